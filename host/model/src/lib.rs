@@ -1,0 +1,20 @@
+//! Chatter's domain types, shared by the runtime, the store and the server.
+//!
+//! Machine data follows the MTConnect model: every machine reports *data items*, each of category
+//! sample, event or condition, and every reported value is an [`Observation`]. The host assigns
+//! accepted observations a per-machine sequence number ([`StoredObservation`]), and derives a
+//! machine's [`MachineStatus`] from the latest value of each data item.
+//!
+//! This crate knows nothing of WebAssembly, storage or HTTP.
+
+mod ids;
+mod machine;
+mod observation;
+mod status;
+
+pub use ids::{IdError, MachineId, OrgId, PluginId};
+pub use machine::{Endpoint, Machine, Organization};
+pub use observation::{
+    Category, Condition, ConditionLevel, DataItem, Observation, StoredObservation, Timestamp, Value,
+};
+pub use status::{MachineStatus, derive_status};

@@ -1,0 +1,103 @@
+//! The data each plugin instance's [`wasmtime::Store`] holds: who the instance is, what it was
+//! granted, its limits, and the empty WASI context that std guests link against.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use chatter_model::{Endpoint, MachineId, OrgId, PluginId};
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use crate::capabilities::machine_network::NetworkPolicy;
+use crate::limits::{EffectiveLimits, MemoryLimiter};
+use crate::manifest::Capability;
+
+/// Who an instance runs for, and what the organization gave it. The runtime attributes every
+/// fault and log line of the instance to this.
+#[derive(Debug, Clone)]
+pub struct InstanceContext {
+    /// The organization the instance works for.
+    pub org: OrgId,
+    /// The machine a driver instance serves.
+    pub machine: Option<MachineId>,
+    /// The capabilities granted to the instance; everything else is refused.
+    pub grants: BTreeSet<Capability>,
+    /// The organization's configuration, already resolved against the manifest's schema.
+    pub config: BTreeMap<String, String>,
+    /// API hosts an integration's `authorized-http` requests may go to.
+    pub authorized_hosts: Vec<String>,
+    /// Endpoints of the machine (drivers only).
+    pub endpoints: Vec<Endpoint>,
+    /// Private state that outlives the instance: a restarted driver sees what it saved.
+    pub state: SharedState,
+    /// What the operator lets network capabilities reach.
+    pub network: NetworkPolicy,
+}
+
+impl InstanceContext {
+    /// The context of a driver instance serving `machine` of `org`.
+    pub fn for_machine(org: OrgId, machine: MachineId) -> Self {
+        InstanceContext {
+            org,
+            machine: Some(machine),
+            grants: BTreeSet::new(),
+            config: BTreeMap::new(),
+            authorized_hosts: Vec::new(),
+            endpoints: Vec::new(),
+            state: SharedState::default(),
+            network: NetworkPolicy::default(),
+        }
+    }
+}
+
+/// An instance's private key-value state, shared with the supervisor so it survives restarts.
+pub type SharedState = Arc<Mutex<BTreeMap<String, Vec<u8>>>>;
+
+/// Identity of a running instance, for attribution.
+#[derive(Debug, Clone)]
+pub(crate) struct Identity {
+    pub plugin: PluginId,
+    pub version: String,
+    pub org: OrgId,
+    pub machine: Option<MachineId>,
+}
+
+/// Everything a plugin's store holds.
+pub(crate) struct HostState {
+    pub identity: Identity,
+    pub context: InstanceContext,
+    pub limits: EffectiveLimits,
+    pub memory: MemoryLimiter,
+    /// When the call in progress must end; checked on every epoch tick.
+    pub deadline: Instant,
+    /// Set when the epoch callback interrupted the guest for its deadline.
+    pub deadline_hit: bool,
+    /// Connections the instance holds open through `machine-network`.
+    pub open_connections: usize,
+    pub table: ResourceTable,
+    wasi: WasiCtx,
+}
+
+impl HostState {
+    pub(crate) fn new(identity: Identity, context: InstanceContext, limits: EffectiveLimits) -> Self {
+        HostState {
+            identity,
+            context,
+            memory: MemoryLimiter::new(limits.memory_bytes),
+            limits,
+            deadline: Instant::now(),
+            deadline_hit: false,
+            open_connections: 0,
+            table: ResourceTable::new(),
+            // Empty on purpose: no arguments, environment, stdio, directories or sockets.
+            wasi: WasiCtx::builder().build(),
+        }
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}

@@ -1,0 +1,235 @@
+//! One running instance of a driver plugin for one machine: instantiation, the limits armed
+//! around every call, and the translation of traps into [`Fault`]s.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chatter_model as model;
+use wasmtime::{Store, Trap, UpdateDeadline};
+
+use crate::bindings::driver::Driver;
+use crate::bindings::driver::chatter::plugin::types::Endpoint as WitEndpoint;
+use crate::bindings::driver::chatter::plugin::types as wit;
+use crate::bindings::driver::exports::chatter::plugin::machine_driver::Machine as WitMachine;
+use crate::engine::Runtime;
+use crate::fault::Fault;
+use crate::host_state::{HostState, Identity, InstanceContext};
+use crate::limits::EffectiveLimits;
+use crate::package::{KindPre, LoadedPlugin};
+
+/// Extra time given to a call blocked in the host (e.g. on a socket) before it is abandoned:
+/// the epoch deadline only fires while guest code runs.
+const HOST_WAIT_GRACE: Duration = Duration::from_millis(250);
+
+/// A live driver instance.
+pub struct DriverInstance {
+    store: Store<HostState>,
+    bindings: Driver,
+    plugin: Arc<LoadedPlugin>,
+    meter_fuel: bool,
+}
+
+impl DriverInstance {
+    /// Instantiates `plugin` for the machine and organization in `context`.
+    pub async fn start(
+        runtime: &Runtime,
+        plugin: Arc<LoadedPlugin>,
+        context: InstanceContext,
+    ) -> Result<Self, Fault> {
+        let KindPre::Driver(pre) = &plugin.pre else {
+            return Err(Fault::Instantiate { message: format!("`{}` is not a driver", plugin.id()) });
+        };
+        let limits = EffectiveLimits::resolve(&plugin.manifest.limits, &runtime.config.limits);
+        let identity = Identity {
+            plugin: plugin.manifest.id.clone(),
+            version: plugin.manifest.version.clone(),
+            org: context.org.clone(),
+            machine: context.machine.clone(),
+        };
+        let mut store = Store::new(&runtime.engine, HostState::new(identity, context, limits));
+        store.limiter(|state| &mut state.memory);
+        store.epoch_deadline_callback(|mut context| {
+            let state = context.data_mut();
+            if Instant::now() >= state.deadline {
+                state.deadline_hit = true;
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                // Let other tasks run between ticks of a long computation.
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let meter_fuel = runtime.config.fuel_metering;
+        arm(&mut store, meter_fuel);
+        let bindings = pre.instantiate_async(&mut store).await.map_err(|e| classify(&store, e))?;
+        Ok(DriverInstance { store, bindings, plugin, meter_fuel })
+    }
+
+    /// The plugin this instance runs.
+    pub fn plugin(&self) -> &Arc<LoadedPlugin> {
+        &self.plugin
+    }
+
+    /// Opens the machine; returns the data items the driver declares.
+    pub async fn open(&mut self, machine: &model::Machine) -> Result<Vec<model::DataItem>, Fault> {
+        let machine = WitMachine {
+            id: machine.id.to_string(),
+            name: machine.name.clone(),
+            endpoints: machine
+                .endpoints
+                .iter()
+                .map(|e| WitEndpoint { name: e.name.clone(), host: e.host.clone(), port: e.port })
+                .collect(),
+        };
+        arm(&mut self.store, self.meter_fuel);
+        let timeout = self.store_timeout();
+        let driver = self.bindings.chatter_plugin_machine_driver();
+        let outcome = call_with_backstop(driver.call_open(&mut self.store, &machine), timeout).await;
+        let model = self.finish(outcome)?;
+        let items: Vec<model::DataItem> = model.data_items.into_iter().map(data_item).collect();
+        let bytes: usize = items.iter().map(|i| i.id.len() + i.kind.len()).sum();
+        self.check_output(items.len(), bytes)?;
+        Ok(items)
+    }
+
+    /// Polls the driver for the observations made since the previous poll.
+    pub async fn poll(&mut self) -> Result<Vec<model::Observation>, Fault> {
+        arm(&mut self.store, self.meter_fuel);
+        let timeout = self.store_timeout();
+        let driver = self.bindings.chatter_plugin_machine_driver();
+        let outcome = call_with_backstop(driver.call_poll(&mut self.store), timeout).await;
+        let batch = self.finish(outcome)?;
+        let batch: Vec<model::Observation> = batch.into_iter().map(observation).collect();
+        let bytes: usize = batch.iter().map(model::Observation::payload_len).sum();
+        self.check_output(batch.len(), bytes)?;
+        Ok(batch)
+    }
+
+    fn store_timeout(&self) -> Duration {
+        self.store.data().limits.call_timeout + HOST_WAIT_GRACE
+    }
+
+    /// Turns the outcome of a call into a value or a classified fault.
+    fn finish<T>(
+        &self,
+        outcome: Option<wasmtime::Result<Result<T, wit::Error>>>,
+    ) -> Result<T, Fault> {
+        match outcome {
+            None => Err(Fault::Deadline { timeout: self.store.data().limits.call_timeout }),
+            Some(Err(trap)) => Err(classify(&self.store, trap)),
+            Some(Ok(Err(error))) => Err(Fault::Plugin {
+                code: code_name(error.code).to_owned(),
+                message: error.message,
+            }),
+            Some(Ok(Ok(value))) => Ok(value),
+        }
+    }
+
+    fn check_output(&self, items: usize, bytes: usize) -> Result<(), Fault> {
+        let cap_bytes = self.store.data().limits.host_call_bytes;
+        if bytes > cap_bytes {
+            return Err(Fault::OutputTooLarge { items, bytes, cap_bytes });
+        }
+        Ok(())
+    }
+}
+
+/// Arms the per-call limits: a fresh deadline, a fresh fuel budget, a clean memory flag.
+fn arm(store: &mut Store<HostState>, meter_fuel: bool) {
+    let state = store.data_mut();
+    state.deadline = Instant::now() + state.limits.call_timeout;
+    state.deadline_hit = false;
+    state.memory.reset();
+    let fuel = state.limits.fuel;
+    store.set_epoch_deadline(1);
+    if meter_fuel {
+        // Fails only when the engine does not meter fuel; then there is nothing to arm.
+        let _ = store.set_fuel(fuel.unwrap_or(u64::MAX));
+    }
+}
+
+/// Runs a call with a wall-clock backstop for time spent blocked in host functions.
+async fn call_with_backstop<F: Future>(call: F, timeout: Duration) -> Option<F::Output> {
+    tokio::time::timeout(timeout, call).await.ok()
+}
+
+/// Names the limit behind a trap, using what the store recorded while the guest ran.
+fn classify(store: &Store<HostState>, error: wasmtime::Error) -> Fault {
+    let state = store.data();
+    if state.memory.was_hit() {
+        return Fault::MemoryLimit { cap_bytes: state.memory.cap() };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) if state.deadline_hit => {
+            Fault::Deadline { timeout: state.limits.call_timeout }
+        }
+        Some(Trap::OutOfFuel) => Fault::FuelExhausted { budget: state.limits.fuel.unwrap_or(0) },
+        _ => Fault::Trap { message: trap_message(&error) },
+    }
+}
+
+/// The trap's own line plus the innermost cause, without the multi-line wasm backtrace.
+fn trap_message(error: &wasmtime::Error) -> String {
+    let mut parts: Vec<String> = error
+        .chain()
+        .map(|cause| cause.to_string())
+        .map(|text| text.lines().next().unwrap_or_default().to_owned())
+        .filter(|line| !line.is_empty() && !line.starts_with("error while executing at wasm backtrace"))
+        .collect();
+    parts.dedup();
+    parts.join(": ")
+}
+
+/// The WIT spelling of an error code.
+fn code_name(code: wit::ErrorCode) -> &'static str {
+    match code {
+        wit::ErrorCode::InvalidConfig => "invalid-config",
+        wit::ErrorCode::Unreachable => "unreachable",
+        wit::ErrorCode::Protocol => "protocol",
+        wit::ErrorCode::Timeout => "timeout",
+        wit::ErrorCode::Denied => "denied",
+        wit::ErrorCode::NotFound => "not-found",
+        wit::ErrorCode::Internal => "internal",
+    }
+}
+
+fn data_item(item: wit::DataItem) -> model::DataItem {
+    model::DataItem {
+        id: item.id,
+        category: match item.category {
+            wit::Category::Sample => model::Category::Sample,
+            wit::Category::Event => model::Category::Event,
+            wit::Category::Condition => model::Category::Condition,
+        },
+        kind: item.kind,
+        units: item.units,
+        name: item.name,
+    }
+}
+
+fn observation(observation: wit::Observation) -> model::Observation {
+    model::Observation {
+        data_item: observation.data_item,
+        timestamp: observation.timestamp,
+        value: value(observation.value),
+    }
+}
+
+fn value(value: wit::Value) -> model::Value {
+    match value {
+        wit::Value::Sample(number) => model::Value::Sample(number),
+        wit::Value::Event(text) => model::Value::Event(text),
+        wit::Value::Unavailable => model::Value::Unavailable,
+        wit::Value::Condition(c) => model::Value::Condition(model::Condition {
+            level: match c.level {
+                wit::ConditionLevel::Normal => model::ConditionLevel::Normal,
+                wit::ConditionLevel::Warning => model::ConditionLevel::Warning,
+                wit::ConditionLevel::Fault => model::ConditionLevel::Fault,
+                wit::ConditionLevel::Unavailable => model::ConditionLevel::Unavailable,
+            },
+            native_code: c.native_code,
+            native_severity: c.native_severity,
+            qualifier: c.qualifier,
+            text: c.text,
+        }),
+    }
+}

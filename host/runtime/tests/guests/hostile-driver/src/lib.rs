@@ -1,0 +1,103 @@
+//! A driver that misbehaves on purpose. Its `behaviour` config picks the attack; the runtime's
+//! tests check that each one is contained, attributed and survived.
+
+use chatter_sdk::{DataItem, Driver, Error, Machine, Observation, config, log, now, state};
+
+struct Hostile {
+    behaviour: String,
+    misbehave_after: u64,
+    polls: u64,
+}
+
+impl Driver for Hostile {
+    fn open(_machine: &Machine) -> Result<Self, Error> {
+        let behaviour = config::get("behaviour").unwrap_or_else(|| "well-behaved".into());
+        if behaviour == "fail-open" {
+            return Err(Error::unreachable("configured to fail on open"));
+        }
+        let misbehave_after = config::parse("misbehave-after")?.unwrap_or(0);
+        Ok(Hostile { behaviour, misbehave_after, polls: 0 })
+    }
+
+    fn data_items(&self) -> Vec<DataItem> {
+        vec![DataItem::event("polls", "PART_COUNT"), DataItem::event("escape", "MESSAGE")]
+    }
+
+    fn poll(&mut self) -> Result<Vec<Observation>, Error> {
+        self.polls += 1;
+        if self.polls <= self.misbehave_after {
+            return Ok(vec![self.heartbeat()]);
+        }
+        match self.behaviour.as_str() {
+            "infinite-loop" => spin_forever(),
+            "memory-bomb" => exhaust_memory(),
+            "panic" => panic!("hostile driver panics on purpose"),
+            "escape" => Ok(try_to_escape()),
+            "huge-batch" => Ok((0..2_000_000).map(|_| self.heartbeat()).collect()),
+            "log-flood" => {
+                log::info(&"x".repeat(8 << 20));
+                Ok(vec![self.heartbeat()])
+            }
+            "state-flood" => {
+                state::set("big", &vec![7; 8 << 20])?;
+                Ok(vec![self.heartbeat()])
+            }
+            "fail-every-poll" => Err(Error::unreachable("configured to fail every poll")),
+            _ => Ok(vec![self.heartbeat()]),
+        }
+    }
+}
+
+impl Hostile {
+    fn heartbeat(&self) -> Observation {
+        Observation::event("polls", now(), self.polls.to_string())
+    }
+}
+
+fn spin_forever() -> ! {
+    let mut counter: u64 = 0;
+    loop {
+        counter = std::hint::black_box(counter.wrapping_add(1));
+    }
+}
+
+fn exhaust_memory() -> ! {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(vec![1; 1 << 20]);
+        std::hint::black_box(&hoard);
+    }
+}
+
+/// Tries every way out of the sandbox and reports what happened to each, one observation per
+/// attempt, so the test can check that every one was refused.
+fn try_to_escape() -> Vec<Observation> {
+    let attempts = [
+        ("file", std::fs::read("/etc/passwd").map(|b| b.len()).map_err(|e| e.to_string())),
+        ("dir", std::fs::read_dir("/").map(|d| d.count()).map_err(|e| e.to_string())),
+        ("env", Ok(std::env::vars().count()).and_then(|n| if n == 0 { Err("none".into()) } else { Ok(n) })),
+        ("args", Ok(std::env::args().count()).and_then(|n| if n == 0 { Err("none".into()) } else { Ok(n) })),
+        (
+            "socket",
+            std::net::TcpStream::connect(("127.0.0.1", 22)).map(|_| 1).map_err(|e| e.to_string()),
+        ),
+        (
+            "dns",
+            std::net::ToSocketAddrs::to_socket_addrs(&("example.com", 80))
+                .map(|a| a.count())
+                .map_err(|e| e.to_string()),
+        ),
+    ];
+    attempts
+        .into_iter()
+        .map(|(what, outcome)| {
+            let text = match outcome {
+                Ok(n) => format!("{what}: ESCAPED ({n})"),
+                Err(e) => format!("{what}: refused ({e})"),
+            };
+            Observation::event("escape", now(), text)
+        })
+        .collect()
+}
+
+chatter_sdk::export_driver!(Hostile);

@@ -1,0 +1,160 @@
+//! Hostile plugins are contained: each attack of the `hostile-driver` test guest is stopped by
+//! the limit meant for it, reported as a fault naming that limit, and leaves the host and other
+//! instances running.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatter_model::Value;
+use chatter_runtime::{DriverInstance, Fault, Runtime};
+
+async fn hostile(runtime: &Runtime, behaviour: &str) -> DriverInstance {
+    let plugin = common::load(runtime, "hostile-driver");
+    let machine = common::machine("m1", "hostile-driver");
+    let context = common::context(&plugin, &machine, &[("behaviour", behaviour)]);
+    let mut instance = DriverInstance::start(runtime, plugin, context).await.unwrap();
+    instance.open(&machine).await.unwrap();
+    instance
+}
+
+#[tokio::test]
+async fn a_well_behaved_driver_polls() {
+    let runtime = common::runtime();
+    let mut instance = hostile(&runtime, "well-behaved").await;
+    for expected in 1..=3 {
+        let batch = instance.poll().await.unwrap();
+        assert_eq!(batch.len(), 1);
+        assert_eq!(batch[0].value, Value::Event(expected.to_string()));
+    }
+}
+
+#[tokio::test]
+async fn an_infinite_loop_is_stopped_by_its_deadline() {
+    let runtime = common::runtime();
+    let mut instance = hostile(&runtime, "infinite-loop").await;
+    let started = std::time::Instant::now();
+    let fault = instance.poll().await.unwrap_err();
+    assert_eq!(fault, Fault::Deadline { timeout: Duration::from_millis(500) });
+    // Generous: the deadline is 500 ms and the epoch ticks every 10 ms.
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_looping_plugin_does_not_starve_others_on_the_same_thread() {
+    let runtime = common::runtime();
+    let mut looping = hostile(&runtime, "infinite-loop").await;
+    let mut healthy = hostile(&runtime, "well-behaved").await;
+    let spinner = async { looping.poll().await };
+    let worker = async {
+        let mut polls = 0;
+        while polls < 20 {
+            healthy.poll().await.unwrap();
+            polls += 1;
+            tokio::task::yield_now().await;
+        }
+        polls
+    };
+    let (spun, polls) = tokio::join!(spinner, worker);
+    assert!(matches!(spun, Err(Fault::Deadline { .. })));
+    assert_eq!(polls, 20);
+}
+
+#[tokio::test]
+async fn a_memory_bomb_hits_its_cap() {
+    let runtime = common::runtime();
+    let mut instance = hostile(&runtime, "memory-bomb").await;
+    let fault = instance.poll().await.unwrap_err();
+    assert_eq!(fault, Fault::MemoryLimit { cap_bytes: 16 << 20 });
+}
+
+#[tokio::test]
+async fn a_panic_traps_and_says_so() {
+    let runtime = common::runtime();
+    let mut instance = hostile(&runtime, "panic").await;
+    let fault = instance.poll().await.unwrap_err();
+    let Fault::Trap { message } = &fault else { panic!("{fault:?}") };
+    assert!(message.contains("unreachable"), "{message}");
+    assert!(fault.kills_instance());
+}
+
+#[tokio::test]
+async fn files_environment_and_sockets_are_out_of_reach() {
+    let runtime = common::runtime();
+    let mut instance = hostile(&runtime, "escape").await;
+    let batch = instance.poll().await.unwrap();
+    let reports: Vec<String> = batch
+        .iter()
+        .map(|o| match &o.value {
+            Value::Event(text) => text.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(reports.len(), 6, "{reports:?}");
+    for report in &reports {
+        assert!(report.contains(": refused ("), "escaped: {report}");
+    }
+}
+
+#[tokio::test]
+async fn a_huge_batch_hits_the_per_call_cap() {
+    let runtime = common::runtime();
+    let mut instance = hostile(&runtime, "huge-batch").await;
+    let fault = instance.poll().await.unwrap_err();
+    // 2 million observations do not fit in 16 MiB of guest memory, or in the 4 MiB call cap.
+    assert!(
+        matches!(fault, Fault::OutputTooLarge { .. } | Fault::MemoryLimit { .. }),
+        "{fault:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_log_flood_is_truncated_and_the_plugin_goes_on() {
+    let runtime = common::runtime();
+    let mut instance = hostile(&runtime, "log-flood").await;
+    let batch = instance.poll().await.unwrap();
+    assert_eq!(batch.len(), 1);
+}
+
+#[tokio::test]
+async fn state_beyond_its_cap_is_refused_as_a_reported_error() {
+    let runtime = common::runtime();
+    let mut instance = hostile(&runtime, "state-flood").await;
+    let fault = instance.poll().await.unwrap_err();
+    let Fault::Plugin { code, message } = &fault else { panic!("{fault:?}") };
+    assert_eq!(code, "denied");
+    assert!(message.contains("exceeds the per-call cap"), "{message}");
+    assert!(!fault.kills_instance());
+}
+
+#[tokio::test]
+async fn a_trapped_instance_does_not_disturb_a_fresh_one() {
+    let runtime = common::runtime();
+    let mut broken = hostile(&runtime, "panic").await;
+    assert!(broken.poll().await.is_err());
+    drop(broken);
+    let mut fresh = hostile(&runtime, "well-behaved").await;
+    assert_eq!(fresh.poll().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_capability_not_granted_is_denied_at_the_call() {
+    let runtime = common::runtime();
+    let plugin = common::load(&runtime, "hostile-driver");
+    let machine = common::machine("m1", "hostile-driver");
+    let mut context = common::context(&plugin, &machine, &[("behaviour", "state-flood")]);
+    context.grants.clear();
+    let mut instance = DriverInstance::start(&runtime, Arc::clone(&plugin), context).await.unwrap();
+    instance.open(&machine).await.unwrap();
+    let fault = instance.poll().await.unwrap_err();
+    assert_eq!(
+        fault,
+        Fault::Plugin {
+            code: "denied".into(),
+            message: "the `state` capability is not granted to this plugin".into()
+        }
+    );
+}
