@@ -1,1 +1,77 @@
-//! placeholder
+//! Chatter's server: runs the drivers of every machine, keeps each machine's live state, and
+//! serves the HTTP API and the live status page.
+//!
+//! - [`fleet`] supervises one driver instance per machine and turns its batches into stored,
+//!   sequenced observations and live updates;
+//! - [`live`] holds each machine's latest values, derived status and driver health, and
+//!   broadcasts changes;
+//! - [`api`] is the axum router: thin handlers over the two above;
+//! - [`plugins`] installs, lists and removes plugins (shared with the CLI);
+//! - [`config`] is the server's configuration file.
+
+pub mod api;
+pub mod config;
+mod error;
+pub mod fleet;
+pub mod live;
+pub mod plugins;
+
+pub use api::router;
+pub use config::ServerConfig;
+pub use error::ApiError;
+pub use fleet::Fleet;
+pub use live::{LiveEvent, LiveState, MachineLive};
+
+use std::future::Future;
+use std::sync::Arc;
+
+use chatter_model::{Machine, Organization};
+use chatter_runtime::Runtime;
+use chatter_store::Store;
+use tokio::net::TcpListener;
+
+/// Serves `config`'s organization on `listener` until `shutdown` completes: creates the
+/// organization and the configured machines if needed, starts every machine's driver, and
+/// answers HTTP.
+pub async fn serve(
+    config: &ServerConfig,
+    runtime: Arc<Runtime>,
+    store: Arc<dyn Store>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+
+    let org = config.server.organization.clone();
+    if store.organization(&org).await?.is_none() {
+        let name = config.server.organization_name.clone();
+        store.put_organization(&Organization { id: org.clone(), name }).await?;
+    }
+    for section in &config.machines {
+        let machine = Machine {
+            org: org.clone(),
+            id: section.id.clone(),
+            name: section.name.clone(),
+            driver: section.driver.clone(),
+            config: section.config.clone(),
+            endpoints: section.endpoints.clone(),
+            poll_interval_ms: section.poll_interval_ms,
+        };
+        store.put_machine(&machine).await.with_context(|| format!("saving machine `{}`", machine.id))?;
+    }
+
+    let live = LiveState::default();
+    let fleet = Arc::new(Fleet::new(
+        runtime,
+        store.clone(),
+        live.clone(),
+        config.network_policy(),
+        config.supervision_policy(),
+    ));
+    let failures = fleet.start_all().await?;
+    if !failures.is_empty() {
+        tracing::warn!(count = failures.len(), "some machines have no running driver; see errors above");
+    }
+    let app = router(api::AppState { org, store, live, fleet });
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("HTTP server failed")
+}

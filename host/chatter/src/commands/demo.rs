@@ -1,0 +1,102 @@
+//! `chatter demo`: a demo shop of simulated machines on an embedded store, so a newcomer sees
+//! live machines in the browser at once.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use chatter_model::{MachineId, OrgId, PluginId};
+use chatter_runtime::{Manifest, PluginPackage, Runtime};
+use chatter_server::ServerConfig;
+use chatter_server::config::{MachineSection, ServerSection};
+use chatter_store::{SledStore, Store as _};
+use clap::Args;
+
+/// Arguments of `chatter demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to serve on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: SocketAddr,
+    /// Keep the demo's data in this folder (default: a temporary folder removed on exit).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Number of simulated machines.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    machines: u32,
+    /// Seed of the first machine's simulation (machine N uses seed + N - 1).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+const MODELS: [&str; 6] =
+    ["Haas VF-2", "Okuma MULTUS U3000", "Mazak QTN 300", "Hurco VMX24", "DMG Mori NLX 2500", "Haas ST-20"];
+
+pub fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let temporary = match &args.data {
+        Some(_) => None,
+        None => Some(tempfile::tempdir().context("cannot create a temporary data folder")?),
+    };
+    let data_dir = args
+        .data
+        .clone()
+        .or_else(|| temporary.as_ref().map(|t| t.path().to_owned()))
+        .unwrap_or_default();
+    let config = demo_config(&args, data_dir)?;
+    super::tokio_runtime()?.block_on(async {
+        let store = super::serve::open_store(&config)?;
+        install_simulator(&config, &store).await?;
+        super::serve::serve_store(config, store).await
+    })
+}
+
+fn demo_config(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfig> {
+    let machines = (1..=args.machines)
+        .map(|n| {
+            let model = MODELS[(n as usize - 1) % MODELS.len()];
+            Ok(MachineSection {
+                id: MachineId::new(format!("machine-{n}"))?,
+                name: format!("{model} #{n}"),
+                driver: PluginId::new("simulator")?,
+                poll_interval_ms: 1_000,
+                config: BTreeMap::from([("seed".to_owned(), (args.seed + u64::from(n) - 1).to_string())]),
+                endpoints: Vec::new(),
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let mut config = ServerConfig {
+        server: ServerSection {
+            addr: args.addr,
+            data_dir,
+            organization: OrgId::new("demo")?,
+            organization_name: "Demo shop".into(),
+        },
+        machines,
+        ..ServerConfig::default()
+    };
+    config.runtime.max_instances = args.machines.max(16);
+    Ok(config)
+}
+
+/// Installs the simulator embedded in this binary, unless that exact build is installed.
+async fn install_simulator(config: &ServerConfig, store: &SledStore) -> anyhow::Result<()> {
+    let bundled = chatter_guest_builds::BUNDLED
+        .iter()
+        .find(|b| b.name == "simulator")
+        .context("this chatter binary was built without the simulator plugin")?;
+    let label = PathBuf::from("<bundled>/simulator/plugin.toml");
+    let manifest = Manifest::parse(bundled.manifest, &label)?;
+    let package = PluginPackage::new(manifest, bundled.wasm.to_vec(), label.with_file_name("simulator.wasm"));
+    let installed = store.plugin(&package.manifest.id).await?;
+    if installed.is_some_and(|p| p.component_sha256 == package.sha256) {
+        return Ok(());
+    }
+    eprintln!("Installing the simulator plugin…");
+    let runtime = Runtime::new(chatter_runtime::RuntimeConfig {
+        pooling: false,
+        ..config.runtime_config()
+    })?;
+    chatter_server::plugins::install(store, &runtime, &package, bundled.manifest).await?;
+    Ok(())
+}

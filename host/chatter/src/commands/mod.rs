@@ -1,0 +1,66 @@
+//! The subcommands, one module each.
+
+mod demo;
+mod plugin;
+mod serve;
+
+use clap::Subcommand;
+
+/// What `chatter` can do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve a demo shop: simulated machines on an embedded store, live in the browser.
+    Demo(demo::DemoArgs),
+    /// Run the server with a configuration file.
+    Serve(serve::ServeArgs),
+    /// Check, install, list, inspect and remove plugins.
+    #[command(subcommand)]
+    Plugin(plugin::PluginCommand),
+}
+
+impl Command {
+    /// Servers log what they do; one-shot commands only warnings.
+    pub fn default_log_level(&self) -> &'static str {
+        match self {
+            Command::Demo(_) | Command::Serve(_) => "info,tower_http=warn",
+            Command::Plugin(_) => "warn",
+        }
+    }
+}
+
+/// Runs `command` to completion.
+pub fn run(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Demo(args) => demo::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Plugin(command) => plugin::run(command),
+    }
+}
+
+/// A multi-threaded tokio runtime for the commands that need one.
+fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
+/// Completes on Ctrl-C (or SIGTERM on Unix).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,221 @@
+//! The server's configuration file, `chatter.toml`. Every field has a default, so an empty file
+//! is a valid configuration; `examples/chatter.toml` documents each one.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chatter_model::{Endpoint, MachineId, OrgId, PluginId};
+use chatter_runtime::capabilities::machine_network::NetworkPolicy;
+use chatter_runtime::{EffectiveLimits, RuntimeConfig, SupervisionPolicy};
+use serde::Deserialize;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServerConfig {
+    /// Where and what to serve.
+    #[serde(default)]
+    pub server: ServerSection,
+    /// The plugin runtime's size and ceilings.
+    #[serde(default)]
+    pub runtime: RuntimeSection,
+    /// What machine connections may reach.
+    #[serde(default)]
+    pub network: NetworkSection,
+    /// How drivers are supervised.
+    #[serde(default)]
+    pub supervision: SupervisionSection,
+    /// Machines to create or update in the served organization at start.
+    #[serde(default)]
+    pub machines: Vec<MachineSection>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServerSection {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// Folder of the embedded store and the compiled-plugin cache.
+    pub data_dir: PathBuf,
+    /// The organization the API serves. (Accounts and sign-in will select it per user.)
+    pub organization: OrgId,
+    /// The organization's display name, used when it is created.
+    pub organization_name: String,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("chatter-data"),
+            organization: OrgId::new("default").unwrap_or_else(|_| unreachable!("valid literal")),
+            organization_name: "My shop".into(),
+        }
+    }
+}
+
+/// `[runtime]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RuntimeSection {
+    /// Live plugin instances to size the pool for (at most ~16,000 per process).
+    pub max_instances: u32,
+    /// Memory cap of one instance, in MiB (plugins may ask for less).
+    pub memory_mib: u32,
+    /// Longest call into a plugin, in milliseconds (plugins may ask for less).
+    pub call_timeout_ms: u32,
+    /// Cap on bytes moved by one call across the plugin boundary, in KiB.
+    pub host_call_kib: u32,
+    /// Meter fuel so plugins' instruction budgets apply (~25 % slower on tight loops).
+    pub fuel_metering: bool,
+}
+
+impl Default for RuntimeSection {
+    fn default() -> Self {
+        let limits = EffectiveLimits::default();
+        RuntimeSection {
+            max_instances: RuntimeConfig::default().max_instances,
+            memory_mib: u32::try_from(limits.memory_bytes >> 20).unwrap_or(64),
+            call_timeout_ms: u32::try_from(limits.call_timeout.as_millis()).unwrap_or(5_000),
+            host_call_kib: u32::try_from(limits.host_call_bytes >> 10).unwrap_or(4_096),
+            fuel_metering: false,
+        }
+    }
+}
+
+/// `[network]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct NetworkSection {
+    /// Let drivers reach machines on loopback addresses (a local agent or a replay).
+    #[serde(default)]
+    pub allow_loopback: bool,
+    /// Let drivers reach link-local addresses (never the cloud metadata service unless set).
+    #[serde(default)]
+    pub allow_link_local: bool,
+}
+
+/// `[supervision]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SupervisionSection {
+    /// First wait before restarting a faulted driver, in milliseconds; doubles each time.
+    pub backoff_initial_ms: u64,
+    /// Longest wait between restarts, in milliseconds.
+    pub backoff_max_ms: u64,
+    /// Restarts allowed within the window before a driver is quarantined.
+    pub restart_budget: u32,
+    /// The window, in seconds.
+    pub budget_window_s: u64,
+}
+
+impl Default for SupervisionSection {
+    fn default() -> Self {
+        let policy = SupervisionPolicy::default();
+        SupervisionSection {
+            backoff_initial_ms: u64::try_from(policy.backoff_initial.as_millis()).unwrap_or(1_000),
+            backoff_max_ms: u64::try_from(policy.backoff_max.as_millis()).unwrap_or(300_000),
+            restart_budget: policy.restart_budget,
+            budget_window_s: policy.budget_window.as_secs(),
+        }
+    }
+}
+
+/// `[[machines]]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct MachineSection {
+    /// The machine's id.
+    pub id: MachineId,
+    /// Its display name.
+    pub name: String,
+    /// Its driver plugin.
+    pub driver: PluginId,
+    /// Time between polls, in milliseconds.
+    #[serde(default = "default_poll_interval_ms")]
+    pub poll_interval_ms: u32,
+    /// The driver's configuration (values as text, checked against the plugin's schema).
+    #[serde(default)]
+    pub config: BTreeMap<String, String>,
+    /// Where the machine can be reached.
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+}
+
+fn default_poll_interval_ms() -> u32 {
+    1_000
+}
+
+/// The configuration file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    /// It could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// It is not valid.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong, with line and column.
+        message: String,
+    },
+}
+
+impl ServerConfig {
+    /// Reads and validates a configuration file.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigFileError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigFileError::Read { path: path.to_owned(), source })?;
+        toml::from_str(&text).map_err(|e| ConfigFileError::Invalid {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })
+    }
+
+    /// The runtime configuration this file describes.
+    pub fn runtime_config(&self) -> RuntimeConfig {
+        let r = &self.runtime;
+        RuntimeConfig {
+            max_instances: r.max_instances,
+            limits: EffectiveLimits {
+                memory_bytes: usize::try_from(r.memory_mib).unwrap_or(64).saturating_mul(1 << 20),
+                call_timeout: Duration::from_millis(r.call_timeout_ms.into()),
+                host_call_bytes: usize::try_from(r.host_call_kib).unwrap_or(4096).saturating_mul(1 << 10),
+                ..EffectiveLimits::default()
+            },
+            fuel_metering: r.fuel_metering,
+            cache_dir: Some(self.server.data_dir.join("compiled")),
+            ..RuntimeConfig::default()
+        }
+    }
+
+    /// The network policy for machine connections.
+    pub fn network_policy(&self) -> NetworkPolicy {
+        NetworkPolicy {
+            allow_loopback: self.network.allow_loopback,
+            allow_link_local: self.network.allow_link_local,
+            ..NetworkPolicy::default()
+        }
+    }
+
+    /// The supervision policy (the poll interval is each machine's own).
+    pub fn supervision_policy(&self) -> SupervisionPolicy {
+        let s = &self.supervision;
+        SupervisionPolicy {
+            backoff_initial: Duration::from_millis(s.backoff_initial_ms),
+            backoff_max: Duration::from_millis(s.backoff_max_ms),
+            restart_budget: s.restart_budget,
+            budget_window: Duration::from_secs(s.budget_window_s),
+            ..SupervisionPolicy::default()
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The fleet: one supervised driver instance per machine, and the sink that turns each batch
+//! a driver returns into durable, sequenced observations and live updates.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use chatter_model::{DataItem, Machine, MachineId, Observation, OrgId, PluginId, StoredObservation};
+use chatter_runtime::capabilities::machine_network::NetworkPolicy;
+use chatter_runtime::manifest::ConfigError;
+use chatter_runtime::{
+    DriverHealth, InstanceContext, LoadedPlugin, ObservationSink, PluginKind, Runtime,
+    SupervisedDriver, SupervisionPolicy, supervise_driver,
+};
+use chatter_store::{Store, StoreError};
+
+use crate::live::LiveState;
+use crate::plugins::{self, PluginError};
+
+/// Why a machine's driver could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum FleetError {
+    /// The machine's driver plugin is missing or invalid.
+    #[error("machine `{machine}` of `{org}`: {source}")]
+    Plugin {
+        /// The organization.
+        org: OrgId,
+        /// The machine.
+        machine: MachineId,
+        /// What is wrong with its plugin.
+        source: PluginError,
+    },
+    /// The machine names a plugin that is not a driver.
+    #[error("machine `{machine}` of `{org}`: plugin `{plugin}` is a {kind}, not a driver")]
+    NotADriver {
+        /// The organization.
+        org: OrgId,
+        /// The machine.
+        machine: MachineId,
+        /// The plugin.
+        plugin: PluginId,
+        /// Its kind.
+        kind: PluginKind,
+    },
+    /// The machine's driver configuration does not fit the plugin's schema.
+    #[error("machine `{machine}` of `{org}`: {source}")]
+    Config {
+        /// The organization.
+        org: OrgId,
+        /// The machine.
+        machine: MachineId,
+        /// The schema violation.
+        source: ConfigError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Runs and tracks the drivers of every machine.
+pub struct Fleet {
+    runtime: Arc<Runtime>,
+    store: Arc<dyn Store>,
+    live: LiveState,
+    network: NetworkPolicy,
+    policy: SupervisionPolicy,
+    plugins: Mutex<HashMap<PluginId, Arc<LoadedPlugin>>>,
+    drivers: Mutex<HashMap<(OrgId, MachineId), (PluginId, SupervisedDriver)>>,
+}
+
+impl Fleet {
+    /// A fleet with no drivers running yet.
+    pub fn new(
+        runtime: Arc<Runtime>,
+        store: Arc<dyn Store>,
+        live: LiveState,
+        network: NetworkPolicy,
+        policy: SupervisionPolicy,
+    ) -> Self {
+        Fleet {
+            runtime,
+            store,
+            live,
+            network,
+            policy,
+            plugins: Mutex::default(),
+            drivers: Mutex::default(),
+        }
+    }
+
+    /// Restores every machine's live state from the store and starts its driver. A machine
+    /// whose driver cannot start is logged and skipped; the others run.
+    pub async fn start_all(&self) -> Result<Vec<FleetError>, StoreError> {
+        let mut failures = Vec::new();
+        for org in self.store.organizations().await? {
+            for machine in self.store.machines(&org.id).await? {
+                let items = self.store.data_items(&org.id, &machine.id).await?;
+                let latest = self.store.latest_observations(&org.id, &machine.id).await?;
+                self.live.restore(&org.id, &machine.id, items, latest);
+                if let Err(error) = self.start_machine(&machine).await {
+                    tracing::error!(%error, "driver not started");
+                    failures.push(error);
+                }
+            }
+        }
+        Ok(failures)
+    }
+
+    /// Starts (or restarts) supervising the driver of `machine`.
+    pub async fn start_machine(&self, machine: &Machine) -> Result<(), FleetError> {
+        let plugin = self.plugin(machine).await?;
+        let config = plugin.manifest.resolve_config(&machine.config).map_err(|source| {
+            FleetError::Config { org: machine.org.clone(), machine: machine.id.clone(), source }
+        })?;
+        let saved = self.store.plugin_state(&machine.org, &machine.id).await?;
+        let mut context = InstanceContext::for_machine(machine.org.clone(), machine.id.clone());
+        context.config = config;
+        // Installing a plugin is the operator's approval of the capabilities it asks for.
+        context.grants = plugin.manifest.capabilities.keys().copied().collect();
+        context.endpoints = machine.endpoints.clone();
+        context.network = self.network.clone();
+        *context.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = saved.clone();
+
+        let sink = MachineSink {
+            org: machine.org.clone(),
+            machine: machine.id.clone(),
+            store: self.store.clone(),
+            live: self.live.clone(),
+            state: context.state.clone(),
+            saved_state: Mutex::new(saved),
+        };
+        let mut policy = self.policy.clone();
+        policy.poll_interval = Duration::from_millis(machine.poll_interval_ms.max(10).into());
+        let driver =
+            supervise_driver(self.runtime.clone(), plugin, machine.clone(), context, policy, sink);
+        let key = (machine.org.clone(), machine.id.clone());
+        self.lock_drivers().insert(key, (machine.driver.clone(), driver));
+        Ok(())
+    }
+
+    /// Stops the driver of a machine.
+    pub fn stop_machine(&self, org: &OrgId, machine: &MachineId) {
+        self.lock_drivers().remove(&(org.clone(), machine.clone()));
+    }
+
+    /// The health of every driver instance of `plugin`, across organizations.
+    pub fn health_of(&self, plugin: &PluginId) -> Vec<DriverHealth> {
+        let drivers = self.lock_drivers();
+        drivers.values().filter(|(id, _)| id == plugin).map(|(_, driver)| driver.health()).collect()
+    }
+
+    async fn plugin(&self, machine: &Machine) -> Result<Arc<LoadedPlugin>, FleetError> {
+        if let Some(loaded) = self.lock_plugins().get(&machine.driver) {
+            return Ok(loaded.clone());
+        }
+        let loaded = plugins::load_installed(self.store.as_ref(), &self.runtime, &machine.driver)
+            .await
+            .map_err(|source| FleetError::Plugin {
+                org: machine.org.clone(),
+                machine: machine.id.clone(),
+                source,
+            })?;
+        if loaded.kind() != PluginKind::Driver {
+            return Err(FleetError::NotADriver {
+                org: machine.org.clone(),
+                machine: machine.id.clone(),
+                plugin: machine.driver.clone(),
+                kind: loaded.kind(),
+            });
+        }
+        self.lock_plugins().insert(machine.driver.clone(), loaded.clone());
+        Ok(loaded)
+    }
+
+    fn lock_plugins(&self) -> std::sync::MutexGuard<'_, HashMap<PluginId, Arc<LoadedPlugin>>> {
+        self.plugins.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn lock_drivers(&self) -> std::sync::MutexGuard<'_, HashMap<(OrgId, MachineId), (PluginId, SupervisedDriver)>> {
+        self.drivers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// Where one machine's driver output goes: the store first (durable, sequenced), then the
+/// live state.
+struct MachineSink {
+    org: OrgId,
+    machine: MachineId,
+    store: Arc<dyn Store>,
+    live: LiveState,
+    state: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
+    saved_state: Mutex<BTreeMap<String, Vec<u8>>>,
+}
+
+impl MachineSink {
+    /// Persists the driver's private state when it changed since the last save.
+    async fn save_state(&self) -> Result<(), String> {
+        let current = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+        let changed = *self.saved_state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) != current;
+        if changed {
+            self.store.put_plugin_state(&self.org, &self.machine, &current).await.map_err(|e| e.to_string())?;
+            *self.saved_state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = current;
+        }
+        Ok(())
+    }
+}
+
+impl ObservationSink for MachineSink {
+    async fn declare(&self, items: Vec<DataItem>) -> Result<(), String> {
+        self.store.put_data_items(&self.org, &self.machine, &items).await.map_err(|e| e.to_string())?;
+        self.live.declare(&self.org, &self.machine, items);
+        Ok(())
+    }
+
+    async fn deliver(&self, batch: Vec<Observation>) -> Result<(), String> {
+        if !batch.is_empty() {
+            let sequences = self
+                .store
+                .append_observations(&self.org, &self.machine, &batch)
+                .await
+                .map_err(|e| e.to_string())?;
+            let stored: Vec<StoredObservation> = sequences
+                .zip(batch)
+                .map(|(sequence, observation)| StoredObservation { sequence, observation })
+                .collect();
+            self.live.apply(&self.org, &self.machine, &stored, now_ms());
+        }
+        self.save_state().await
+    }
+
+    fn health_changed(&self, health: &DriverHealth) {
+        self.live.set_driver_health(&self.org, &self.machine, health.clone());
+    }
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}

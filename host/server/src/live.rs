@@ -1,0 +1,142 @@
+//! Each machine's live state — data items, latest value per data item, derived status, driver
+//! health — kept in memory for the API and the status page, and a broadcast of every change.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use chatter_model::{
+    DataItem, MachineId, MachineStatus, Observation, OrgId, StoredObservation, derive_status,
+};
+use chatter_runtime::DriverHealth;
+use serde::Serialize;
+use tokio::sync::broadcast;
+
+/// What the server knows about a machine right now.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MachineLive {
+    /// The data items its driver declared.
+    pub data_items: Vec<DataItem>,
+    /// The latest observation of each data item, by data item id.
+    pub latest: HashMap<String, StoredObservation>,
+    /// The status derived from `latest`.
+    pub status: Option<MachineStatus>,
+    /// When the last observation arrived, in milliseconds since the Unix epoch.
+    pub last_update_ms: Option<i64>,
+    /// Its driver's health.
+    pub driver: Option<DriverHealth>,
+}
+
+impl MachineLive {
+    fn derive(&mut self) {
+        let latest: HashMap<String, Observation> =
+            self.latest.iter().map(|(k, v)| (k.clone(), v.observation.clone())).collect();
+        self.status = Some(derive_status(&self.data_items, &latest));
+    }
+}
+
+/// A change of a machine's live state, as broadcast to subscribers.
+#[derive(Debug, Clone, Serialize)]
+pub struct LiveEvent {
+    /// The machine's organization: subscribers only see their own.
+    #[serde(skip)]
+    pub org: OrgId,
+    /// The machine.
+    pub machine: MachineId,
+    /// Its status after the change.
+    pub status: MachineStatus,
+    /// When its last observation arrived.
+    pub last_update_ms: Option<i64>,
+    /// The sequence number of its latest observation.
+    pub sequence: u64,
+}
+
+type Key = (OrgId, MachineId);
+
+/// Live state of every machine of every organization.
+#[derive(Clone)]
+pub struct LiveState {
+    machines: Arc<RwLock<HashMap<Key, MachineLive>>>,
+    events: broadcast::Sender<LiveEvent>,
+}
+
+impl Default for LiveState {
+    fn default() -> Self {
+        // Slow subscribers skip events (they get a `Lagged` and catch up from the API).
+        let (events, _) = broadcast::channel(1024);
+        LiveState { machines: Arc::default(), events }
+    }
+}
+
+impl LiveState {
+    /// A machine's live state.
+    pub fn get(&self, org: &OrgId, machine: &MachineId) -> Option<MachineLive> {
+        self.read().get(&(org.clone(), machine.clone())).cloned()
+    }
+
+    /// Subscribes to changes of every organization's machines; filter by `LiveEvent::org`.
+    pub fn subscribe(&self) -> broadcast::Receiver<LiveEvent> {
+        self.events.subscribe()
+    }
+
+    /// Restores a machine's state from the store (at start-up).
+    pub fn restore(&self, org: &OrgId, machine: &MachineId, items: Vec<DataItem>, latest: Vec<StoredObservation>) {
+        let mut live = MachineLive {
+            data_items: items,
+            latest: latest.into_iter().map(|o| (o.observation.data_item.clone(), o)).collect(),
+            ..MachineLive::default()
+        };
+        live.derive();
+        self.write().insert((org.clone(), machine.clone()), live);
+    }
+
+    /// Records the data items a driver declared.
+    pub fn declare(&self, org: &OrgId, machine: &MachineId, items: Vec<DataItem>) {
+        self.update(org, machine, |live| live.data_items = items);
+    }
+
+    /// Applies a stored batch and broadcasts the new status.
+    pub fn apply(&self, org: &OrgId, machine: &MachineId, batch: &[StoredObservation], now_ms: i64) {
+        self.update(org, machine, |live| {
+            for stored in batch {
+                live.latest.insert(stored.observation.data_item.clone(), stored.clone());
+            }
+            live.last_update_ms = Some(now_ms);
+        });
+    }
+
+    /// Records a driver's health.
+    pub fn set_driver_health(&self, org: &OrgId, machine: &MachineId, health: DriverHealth) {
+        self.update(org, machine, |live| live.driver = Some(health));
+    }
+
+    /// Forgets a machine.
+    pub fn remove(&self, org: &OrgId, machine: &MachineId) {
+        self.write().remove(&(org.clone(), machine.clone()));
+    }
+
+    fn update(&self, org: &OrgId, machine: &MachineId, change: impl FnOnce(&mut MachineLive)) {
+        let event = {
+            let mut machines = self.write();
+            let live = machines.entry((org.clone(), machine.clone())).or_default();
+            change(live);
+            live.derive();
+            LiveEvent {
+                org: org.clone(),
+                machine: machine.clone(),
+                status: live.status.unwrap_or(MachineStatus::Offline),
+                last_update_ms: live.last_update_ms,
+                sequence: live.latest.values().map(|o| o.sequence).max().unwrap_or(0),
+            }
+        };
+        // No subscribers is fine.
+        let _ = self.events.send(event);
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Key, MachineLive>> {
+        self.machines.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Key, MachineLive>> {
+        self.machines.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

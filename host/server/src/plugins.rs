@@ -1,0 +1,72 @@
+//! Installing, loading and removing plugins: what `chatter plugin add/remove` and the server
+//! share. An install validates and compiles the plugin first, then stores the component and its
+//! record in one durable write, so a failed install leaves nothing behind.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use chatter_model::PluginId;
+use chatter_runtime::{LoadError, LoadedPlugin, Manifest, ManifestError, PluginPackage, Runtime};
+use chatter_store::{PluginInstall, Store, StoreError};
+
+/// Why a plugin could not be installed or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum PluginError {
+    /// The plugin is invalid.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A stored manifest no longer parses (e.g. after a downgrade of the host).
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// No plugin with that id is installed.
+    #[error("no plugin `{0}` is installed")]
+    NotInstalled(PluginId),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Validates, compiles and durably installs `package`, replacing an installed plugin with the
+/// same id. The manifest text is kept verbatim.
+pub async fn install(
+    store: &dyn Store,
+    runtime: &Runtime,
+    package: &PluginPackage,
+    manifest_text: &str,
+) -> Result<(PluginInstall, Arc<LoadedPlugin>), PluginError> {
+    let loaded = Arc::new(runtime.load(package)?);
+    let manifest = &package.manifest;
+    let install = PluginInstall {
+        id: manifest.id.clone(),
+        version: manifest.version.clone(),
+        kind: manifest.kind.to_string(),
+        api_version: manifest.api_version.clone(),
+        description: manifest.description.clone(),
+        component_sha256: package.sha256.clone(),
+        manifest_toml: manifest_text.to_owned(),
+        installed_at_ms: now_ms(),
+    };
+    store.put_plugin(&install, &package.wasm).await?;
+    tracing::info!(plugin = %install.id, version = %install.version, "plugin installed");
+    Ok((install, loaded))
+}
+
+/// Loads an installed plugin from the store.
+pub async fn load_installed(
+    store: &dyn Store,
+    runtime: &Runtime,
+    id: &PluginId,
+) -> Result<Arc<LoadedPlugin>, PluginError> {
+    let install = store.plugin(id).await?.ok_or_else(|| PluginError::NotInstalled(id.clone()))?;
+    let wasm = store.plugin_component(id).await?.ok_or_else(|| PluginError::NotInstalled(id.clone()))?;
+    let label = PathBuf::from(format!("<installed>/{id}/plugin.toml"));
+    let manifest = Manifest::parse(&install.manifest_toml, &label)?;
+    let package = PluginPackage::new(manifest, wasm, label.with_file_name("component.wasm"));
+    Ok(Arc::new(runtime.load(&package)?))
+}
+
+fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
