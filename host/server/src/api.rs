@@ -131,7 +131,7 @@ async fn get_machine(
     }))
 }
 
-/// An installed plugin and the health of its instances.
+/// An installed plugin and the health of its instances serving this organization.
 #[derive(Serialize)]
 struct PluginSummary {
     id: PluginId,
@@ -177,7 +177,7 @@ async fn list_plugins(State(app): State<AppState>) -> Result<impl IntoResponse, 
         .await?
         .into_iter()
         .map(|p| PluginSummary {
-            instances: InstanceCounts::of(&app.fleet.health_of(&p.id)),
+            instances: InstanceCounts::of(&app.fleet.health_of(&app.org, &p.id)),
             id: p.id,
             version: p.version,
             kind: p.kind,

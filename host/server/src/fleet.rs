@@ -31,7 +31,7 @@ pub enum FleetError {
         source: PluginError,
     },
     /// The machine names a plugin that is not a driver.
-    #[error("machine `{machine}` of `{org}`: plugin `{plugin}` is a {kind}, not a driver")]
+    #[error("machine `{machine}` of `{org}`: plugin `{plugin}` has kind = \"{kind}\", not a driver")]
     NotADriver {
         /// The organization.
         org: OrgId,
@@ -143,10 +143,14 @@ impl Fleet {
         self.lock_drivers().remove(&(org.clone(), machine.clone()));
     }
 
-    /// The health of every driver instance of `plugin`, across organizations.
-    pub fn health_of(&self, plugin: &PluginId) -> Vec<DriverHealth> {
+    /// The health of the driver instances of `plugin` that serve `org`'s machines.
+    pub fn health_of(&self, org: &OrgId, plugin: &PluginId) -> Vec<DriverHealth> {
         let drivers = self.lock_drivers();
-        drivers.values().filter(|(id, _)| id == plugin).map(|(_, driver)| driver.health()).collect()
+        drivers
+            .iter()
+            .filter(|((owner, _), (id, _))| owner == org && id == plugin)
+            .map(|(_, (_, driver))| driver.health())
+            .collect()
     }
 
     async fn plugin(&self, machine: &Machine) -> Result<Arc<LoadedPlugin>, FleetError> {
