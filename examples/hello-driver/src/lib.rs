@@ -17,7 +17,11 @@ impl Driver for Counter {
 
     fn poll(&mut self) -> Result<Vec<Observation>, Error> {
         self.parts += 1;
-        Ok(vec![Observation::event("part-count", now(), self.parts.to_string())])
+        Ok(vec![Observation::event(
+            "part-count",
+            now(),
+            self.parts.to_string(),
+        )])
     }
 }
 

@@ -16,7 +16,10 @@ impl Report for MachineList {
             media_type: "text/csv".into(),
             content: csv.into_bytes(),
         };
-        Ok(ReportOutput { documents: vec![document], recommendations: vec![] })
+        Ok(ReportOutput {
+            documents: vec![document],
+            recommendations: vec![],
+        })
     }
 }
 

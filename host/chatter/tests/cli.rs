@@ -8,7 +8,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn chatter(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chatter")).args(args).output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_chatter"))
+        .args(args)
+        .output()
+        .unwrap()
 }
 
 fn stdout(output: &Output) -> String {
@@ -30,8 +33,14 @@ fn check_fails(component: &Path, manifest: &Path) -> String {
     ]);
     assert!(!output.status.success(), "accepted: {}", stdout(&output));
     let error = stderr(&output);
-    assert!(!error.contains("panicked") && !error.contains("RUST_BACKTRACE"), "{error}");
-    assert!(error.starts_with("error: ") || error.contains("\nerror: "), "{error}");
+    assert!(
+        !error.contains("panicked") && !error.contains("RUST_BACKTRACE"),
+        "{error}"
+    );
+    assert!(
+        error.starts_with("error: ") || error.contains("\nerror: "),
+        "{error}"
+    );
     error.trim_end().to_owned()
 }
 
@@ -39,8 +48,17 @@ fn check_fails(component: &Path, manifest: &Path) -> String {
 fn check_accepts_every_plugin_and_example() {
     for guest in chatter_guest_builds::ALL {
         let output = chatter(&["plugin", "check", guest.wasm, "--manifest", guest.manifest]);
-        assert!(output.status.success(), "{}: {}", guest.name, stderr(&output));
-        assert!(stdout(&output).starts_with(&format!("ok: {} ", guest.name)), "{}", stdout(&output));
+        assert!(
+            output.status.success(),
+            "{}: {}",
+            guest.name,
+            stderr(&output)
+        );
+        assert!(
+            stdout(&output).starts_with(&format!("ok: {} ", guest.name)),
+            "{}",
+            stdout(&output)
+        );
     }
 }
 
@@ -52,11 +70,16 @@ fn check_rejects_what_is_not_a_plugin() {
 
     let text = dir.path().join("notes.wasm");
     std::fs::write(&text, "hello").unwrap();
-    assert!(check_fails(&text, manifest).ends_with("notes.wasm: not a WebAssembly file (it does not start with the `\\0asm` header)"));
+    assert!(check_fails(&text, manifest).ends_with(
+        "notes.wasm: not a WebAssembly file (it does not start with the `\\0asm` header)"
+    ));
 
     let core = dir.path().join("core.wasm");
     std::fs::write(&core, b"\0asm\x01\0\0\0").unwrap();
-    assert!(check_fails(&core, manifest).contains("core.wasm: a core WebAssembly module, not a component"));
+    assert!(
+        check_fails(&core, manifest)
+            .contains("core.wasm: a core WebAssembly module, not a component")
+    );
 
     let integration = chatter_guest_builds::guest("hello-integration");
     let error = check_fails(integration.wasm_path(), manifest);
@@ -74,13 +97,22 @@ fn check_rejects_broken_manifests() {
         path
     };
 
-    let missing = write("missing.toml", original.replace("author = \"Chatter contributors\"\n", ""));
+    let missing = write(
+        "missing.toml",
+        original.replace("author = \"Chatter contributors\"\n", ""),
+    );
     assert!(check_fails(driver.wasm_path(), &missing).contains("missing field `author`"));
 
-    let unknown = write("unknown.toml", original.clone() + "\n[capabilities]\nshell = true\n");
+    let unknown = write(
+        "unknown.toml",
+        original.clone() + "\n[capabilities]\nshell = true\n",
+    );
     assert!(check_fails(driver.wasm_path(), &unknown).ends_with("`capabilities.shell` is not a known capability (known: state, machine-network, authorized-http, artifacts, machine-data)"));
 
-    let wrong_kind = write("kind.toml", original.replace("kind = \"driver\"", "kind = \"integration\""));
+    let wrong_kind = write(
+        "kind.toml",
+        original.replace("kind = \"driver\"", "kind = \"integration\""),
+    );
     let error = check_fails(driver.wasm_path(), &wrong_kind);
     assert!(error.ends_with("plugin `hello-driver` declares kind = \"integration\" in its manifest, but the component implements the `driver` world"), "{error}");
 }
@@ -91,21 +123,43 @@ fn add_list_inspect_and_remove_manage_a_data_folder() {
     let data = data.path().to_str().unwrap();
     let driver = chatter_guest_builds::guest("hello-driver");
 
-    let added = chatter(&["plugin", "add", driver.wasm, "--manifest", driver.manifest, "--data", data]);
+    let added = chatter(&[
+        "plugin",
+        "add",
+        driver.wasm,
+        "--manifest",
+        driver.manifest,
+        "--data",
+        data,
+    ]);
     assert!(added.status.success(), "{}", stderr(&added));
-    assert!(stdout(&added).starts_with("installed: hello-driver 0.1.0 (driver, chatter:plugin@0.1.0)"));
+    assert!(
+        stdout(&added).starts_with("installed: hello-driver 0.1.0 (driver, chatter:plugin@0.1.0)")
+    );
 
     let listed = chatter(&["plugin", "list", "--data", data]);
-    assert!(stdout(&listed).contains("hello-driver"), "{}", stdout(&listed));
+    assert!(
+        stdout(&listed).contains("hello-driver"),
+        "{}",
+        stdout(&listed)
+    );
 
     let inspected = chatter(&["plugin", "inspect", "hello-driver", "--data", data]);
-    assert!(stdout(&inspected).contains("capabilities: none"), "{}", stdout(&inspected));
+    assert!(
+        stdout(&inspected).contains("capabilities: none"),
+        "{}",
+        stdout(&inspected)
+    );
 
     let removed = chatter(&["plugin", "remove", "hello-driver", "--data", data]);
     assert!(removed.status.success(), "{}", stderr(&removed));
     let again = chatter(&["plugin", "remove", "hello-driver", "--data", data]);
     assert!(!again.status.success());
-    assert!(stderr(&again).contains("no plugin `hello-driver` is installed"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("no plugin `hello-driver` is installed"),
+        "{}",
+        stderr(&again)
+    );
 }
 
 #[test]
@@ -114,8 +168,20 @@ fn a_failed_add_installs_nothing() {
     let data = data.path().to_str().unwrap();
     let integration = chatter_guest_builds::guest("hello-integration");
     let driver = chatter_guest_builds::guest("hello-driver");
-    let failed = chatter(&["plugin", "add", integration.wasm, "--manifest", driver.manifest, "--data", data]);
+    let failed = chatter(&[
+        "plugin",
+        "add",
+        integration.wasm,
+        "--manifest",
+        driver.manifest,
+        "--data",
+        data,
+    ]);
     assert!(!failed.status.success());
     let listed = chatter(&["plugin", "list", "--data", data]);
-    assert!(stdout(&listed).starts_with("no plugins installed"), "{}", stdout(&listed));
+    assert!(
+        stdout(&listed).starts_with("no plugins installed"),
+        "{}",
+        stdout(&listed)
+    );
 }

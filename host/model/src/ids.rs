@@ -42,12 +42,18 @@ fn validate(what: &'static str, id: &str) -> Result<(), IdError> {
         return Err(IdError::Empty { what });
     }
     if id.len() > MAX_ID_LEN {
-        return Err(IdError::TooLong { what, id: id.to_owned() });
+        return Err(IdError::TooLong {
+            what,
+            id: id.to_owned(),
+        });
     }
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
     let starts_well = id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit());
     if !starts_well || !id.chars().all(allowed) {
-        return Err(IdError::BadCharacter { what, id: id.to_owned() });
+        return Err(IdError::BadCharacter {
+            what,
+            id: id.to_owned(),
+        });
     }
     Ok(())
 }
@@ -123,7 +129,10 @@ mod tests {
 
     #[test]
     fn accepts_slugs() {
-        assert_eq!(MachineId::new("haas-vf2_01").unwrap().as_str(), "haas-vf2_01");
+        assert_eq!(
+            MachineId::new("haas-vf2_01").unwrap().as_str(),
+            "haas-vf2_01"
+        );
     }
 
     #[test]

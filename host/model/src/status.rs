@@ -61,7 +61,8 @@ pub fn derive_status(items: &[DataItem], latest: &HashMap<String, Observation>) 
     };
 
     let availability = value_of("AVAILABILITY");
-    if latest.is_empty() || matches!(availability, Some(Value::Unavailable))
+    if latest.is_empty()
+        || matches!(availability, Some(Value::Unavailable))
         || event_is("AVAILABILITY", &["UNAVAILABLE"])
     {
         return MachineStatus::Offline;
@@ -79,7 +80,12 @@ pub fn derive_status(items: &[DataItem], latest: &HashMap<String, Observation>) 
     }
     if event_is(
         "EXECUTION",
-        &["FEED_HOLD", "INTERRUPTED", "OPTIONAL_STOP", "PROGRAM_STOPPED"],
+        &[
+            "FEED_HOLD",
+            "INTERRUPTED",
+            "OPTIONAL_STOP",
+            "PROGRAM_STOPPED",
+        ],
     ) {
         return MachineStatus::Paused;
     }
@@ -95,7 +101,13 @@ mod tests {
     use crate::Condition;
 
     fn item(id: &str, category: Category, kind: &str) -> DataItem {
-        DataItem { id: id.into(), category, kind: kind.into(), units: None, name: None }
+        DataItem {
+            id: id.into(),
+            category,
+            kind: kind.into(),
+            units: None,
+            name: None,
+        }
     }
 
     fn model() -> Vec<DataItem> {
@@ -111,7 +123,11 @@ mod tests {
         values
             .iter()
             .map(|(id, value)| {
-                let obs = Observation { data_item: (*id).into(), timestamp: 0, value: value.clone() };
+                let obs = Observation {
+                    data_item: (*id).into(),
+                    timestamp: 0,
+                    value: value.clone(),
+                };
                 ((*id).to_owned(), obs)
             })
             .collect()
@@ -133,7 +149,10 @@ mod tests {
 
     #[test]
     fn no_data_is_offline() {
-        assert_eq!(derive_status(&model(), &HashMap::new()), MachineStatus::Offline);
+        assert_eq!(
+            derive_status(&model(), &HashMap::new()),
+            MachineStatus::Offline
+        );
     }
 
     #[test]

@@ -117,7 +117,7 @@ pub enum LoadError {
     },
     /// The component implements another world than its manifest's kind.
     #[error(
-        "{path}: plugin `{plugin}` is declared as a {declared} in its manifest, but the \
+        "{path}: plugin `{plugin}` declares kind = \"{declared}\" in its manifest, but the \
          component implements the `{found}` world"
     )]
     WrongWorld {

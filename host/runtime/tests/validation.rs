@@ -65,7 +65,7 @@ fn a_component_of_another_world_is_refused() {
     .unwrap();
     let error = load_error(&package);
     assert!(error.ends_with(
-        "plugin `hello-integration` is declared as a driver in its manifest, but the component implements the `integration` world"
+        "plugin `hello-integration` declares kind = \"driver\" in its manifest, but the component implements the `integration` world"
     ), "{error}");
     assert!(error.contains("hello_integration.wasm"), "{error}");
 }
@@ -75,7 +75,7 @@ fn a_manifest_whose_kind_does_not_match_the_component_is_refused() {
     let package = common::package_with_manifest("hello-driver", |m| m.replace("kind = \"driver\"", "kind = \"report\"")).unwrap();
     let error = load_error(&package);
     assert!(error.ends_with(
-        "plugin `hello-driver` is declared as a report in its manifest, but the component implements the `driver` world"
+        "plugin `hello-driver` declares kind = \"report\" in its manifest, but the component implements the `driver` world"
     ), "{error}");
 }
 

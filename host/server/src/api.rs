@@ -113,9 +113,18 @@ async fn get_machine(
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let unknown = || ApiError::not_found("machine_not_found", format!("no machine `{id}` in this organization"));
+    let unknown = || {
+        ApiError::not_found(
+            "machine_not_found",
+            format!("no machine `{id}` in this organization"),
+        )
+    };
     let machine_id = MachineId::new(id.as_str()).map_err(|_| unknown())?;
-    let machine = app.store.machine(&app.org, &machine_id).await?.ok_or_else(unknown)?;
+    let machine = app
+        .store
+        .machine(&app.org, &machine_id)
+        .await?
+        .ok_or_else(unknown)?;
     let live = app.live.get(&app.org, &machine_id).unwrap_or_default();
     let mut current: Vec<StoredObservation> = live.latest.into_values().collect();
     current.sort_by(|a, b| a.observation.data_item.cmp(&b.observation.data_item));
@@ -156,7 +165,10 @@ struct InstanceCounts {
 
 impl InstanceCounts {
     fn of(health: &[DriverHealth]) -> Self {
-        let mut counts = InstanceCounts { total: health.len(), ..InstanceCounts::default() };
+        let mut counts = InstanceCounts {
+            total: health.len(),
+            ..InstanceCounts::default()
+        };
         for h in health {
             match h.status {
                 DriverStatus::Running => counts.running += 1,
@@ -194,7 +206,11 @@ async fn list_plugins(State(app): State<AppState>) -> Result<impl IntoResponse, 
 async fn events(State(app): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let org = app.org.clone();
     let stream = BroadcastStream::new(app.live.subscribe()).filter_map(move |event| match event {
-        Ok(event) if event.org == org => Event::default().event("machine").json_data(&event).ok().map(Ok),
+        Ok(event) if event.org == org => Event::default()
+            .event("machine")
+            .json_data(&event)
+            .ok()
+            .map(Ok),
         // Other organizations' events, and gaps of a slow client, are skipped.
         _ => None,
     });

@@ -173,8 +173,10 @@ pub enum ConfigFileError {
 impl ServerConfig {
     /// Reads and validates a configuration file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigFileError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigFileError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         toml::from_str(&text).map_err(|e| ConfigFileError::Invalid {
             path: path.to_owned(),
             message: e.to_string().trim_end().to_owned(),
@@ -187,9 +189,13 @@ impl ServerConfig {
         RuntimeConfig {
             max_instances: r.max_instances,
             limits: EffectiveLimits {
-                memory_bytes: usize::try_from(r.memory_mib).unwrap_or(64).saturating_mul(1 << 20),
+                memory_bytes: usize::try_from(r.memory_mib)
+                    .unwrap_or(64)
+                    .saturating_mul(1 << 20),
                 call_timeout: Duration::from_millis(r.call_timeout_ms.into()),
-                host_call_bytes: usize::try_from(r.host_call_kib).unwrap_or(4096).saturating_mul(1 << 10),
+                host_call_bytes: usize::try_from(r.host_call_kib)
+                    .unwrap_or(4096)
+                    .saturating_mul(1 << 10),
                 ..EffectiveLimits::default()
             },
             fuel_metering: r.fuel_metering,
@@ -217,5 +223,33 @@ impl ServerConfig {
             budget_window: Duration::from_secs(s.budget_window_s),
             ..SupervisionPolicy::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_example_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/chatter.toml");
+        let config = ServerConfig::from_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.machines.len(), 1);
+        assert_eq!(config.runtime.max_instances, 10_000);
+    }
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        let config: ServerConfig = toml::from_str("").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.server.addr.port(), 8080);
+        assert!(!config.network.allow_loopback);
+    }
+
+    #[test]
+    fn a_typo_is_named_with_its_line() {
+        let error = toml::from_str::<ServerConfig>("[server]\nadress = \"x\"\n").err();
+        let message = error.map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("unknown field `adress`"), "{message}");
+        assert!(message.contains("line 2"), "{message}");
     }
 }

@@ -18,7 +18,11 @@ pub struct ApiError {
 impl ApiError {
     /// 404 with a stable `code`.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status: StatusCode::NOT_FOUND, code, message: message.into() }
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code,
+            message: message.into(),
+        }
     }
 
     /// 500; the details go to the log, the client gets a generic message.

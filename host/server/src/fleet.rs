@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chatter_model::{DataItem, Machine, MachineId, Observation, OrgId, PluginId, StoredObservation};
+use chatter_model::{
+    DataItem, Machine, MachineId, Observation, OrgId, PluginId, StoredObservation,
+};
 use chatter_runtime::capabilities::machine_network::NetworkPolicy;
 use chatter_runtime::manifest::ConfigError;
 use chatter_runtime::{
@@ -31,7 +33,9 @@ pub enum FleetError {
         source: PluginError,
     },
     /// The machine names a plugin that is not a driver.
-    #[error("machine `{machine}` of `{org}`: plugin `{plugin}` has kind = \"{kind}\", not a driver")]
+    #[error(
+        "machine `{machine}` of `{org}`: plugin `{plugin}` has kind = \"{kind}\", not a driver"
+    )]
     NotADriver {
         /// The organization.
         org: OrgId,
@@ -109,9 +113,14 @@ impl Fleet {
     /// Starts (or restarts) supervising the driver of `machine`.
     pub async fn start_machine(&self, machine: &Machine) -> Result<(), FleetError> {
         let plugin = self.plugin(machine).await?;
-        let config = plugin.manifest.resolve_config(&machine.config).map_err(|source| {
-            FleetError::Config { org: machine.org.clone(), machine: machine.id.clone(), source }
-        })?;
+        let config = plugin
+            .manifest
+            .resolve_config(&machine.config)
+            .map_err(|source| FleetError::Config {
+                org: machine.org.clone(),
+                machine: machine.id.clone(),
+                source,
+            })?;
         let saved = self.store.plugin_state(&machine.org, &machine.id).await?;
         let mut context = InstanceContext::for_machine(machine.org.clone(), machine.id.clone());
         context.config = config;
@@ -119,7 +128,10 @@ impl Fleet {
         context.grants = plugin.manifest.capabilities.keys().copied().collect();
         context.endpoints = machine.endpoints.clone();
         context.network = self.network.clone();
-        *context.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = saved.clone();
+        *context
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = saved.clone();
 
         let sink = MachineSink {
             org: machine.org.clone(),
@@ -131,10 +143,17 @@ impl Fleet {
         };
         let mut policy = self.policy.clone();
         policy.poll_interval = Duration::from_millis(machine.poll_interval_ms.max(10).into());
-        let driver =
-            supervise_driver(self.runtime.clone(), plugin, machine.clone(), context, policy, sink);
+        let driver = supervise_driver(
+            self.runtime.clone(),
+            plugin,
+            machine.clone(),
+            context,
+            policy,
+            sink,
+        );
         let key = (machine.org.clone(), machine.id.clone());
-        self.lock_drivers().insert(key, (machine.driver.clone(), driver));
+        self.lock_drivers()
+            .insert(key, (machine.driver.clone(), driver));
         Ok(())
     }
 
@@ -172,16 +191,23 @@ impl Fleet {
                 kind: loaded.kind(),
             });
         }
-        self.lock_plugins().insert(machine.driver.clone(), loaded.clone());
+        self.lock_plugins()
+            .insert(machine.driver.clone(), loaded.clone());
         Ok(loaded)
     }
 
     fn lock_plugins(&self) -> std::sync::MutexGuard<'_, HashMap<PluginId, Arc<LoadedPlugin>>> {
-        self.plugins.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.plugins
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn lock_drivers(&self) -> std::sync::MutexGuard<'_, HashMap<(OrgId, MachineId), (PluginId, SupervisedDriver)>> {
-        self.drivers.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn lock_drivers(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<(OrgId, MachineId), (PluginId, SupervisedDriver)>> {
+        self.drivers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -199,11 +225,25 @@ struct MachineSink {
 impl MachineSink {
     /// Persists the driver's private state when it changed since the last save.
     async fn save_state(&self) -> Result<(), String> {
-        let current = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
-        let changed = *self.saved_state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) != current;
+        let current = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let changed = *self
+            .saved_state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            != current;
         if changed {
-            self.store.put_plugin_state(&self.org, &self.machine, &current).await.map_err(|e| e.to_string())?;
-            *self.saved_state.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = current;
+            self.store
+                .put_plugin_state(&self.org, &self.machine, &current)
+                .await
+                .map_err(|e| e.to_string())?;
+            *self
+                .saved_state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = current;
         }
         Ok(())
     }
@@ -211,7 +251,10 @@ impl MachineSink {
 
 impl ObservationSink for MachineSink {
     async fn declare(&self, items: Vec<DataItem>) -> Result<(), String> {
-        self.store.put_data_items(&self.org, &self.machine, &items).await.map_err(|e| e.to_string())?;
+        self.store
+            .put_data_items(&self.org, &self.machine, &items)
+            .await
+            .map_err(|e| e.to_string())?;
         self.live.declare(&self.org, &self.machine, items);
         Ok(())
     }
@@ -225,7 +268,10 @@ impl ObservationSink for MachineSink {
                 .map_err(|e| e.to_string())?;
             let stored: Vec<StoredObservation> = sequences
                 .zip(batch)
-                .map(|(sequence, observation)| StoredObservation { sequence, observation })
+                .map(|(sequence, observation)| StoredObservation {
+                    sequence,
+                    observation,
+                })
                 .collect();
             self.live.apply(&self.org, &self.machine, &stored, now_ms());
         }
@@ -233,11 +279,14 @@ impl ObservationSink for MachineSink {
     }
 
     fn health_changed(&self, health: &DriverHealth) {
-        self.live.set_driver_health(&self.org, &self.machine, health.clone());
+        self.live
+            .set_driver_health(&self.org, &self.machine, health.clone());
     }
 }
 
 fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

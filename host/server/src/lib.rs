@@ -45,7 +45,12 @@ pub async fn serve(
     let org = config.server.organization.clone();
     if store.organization(&org).await?.is_none() {
         let name = config.server.organization_name.clone();
-        store.put_organization(&Organization { id: org.clone(), name }).await?;
+        store
+            .put_organization(&Organization {
+                id: org.clone(),
+                name,
+            })
+            .await?;
     }
     for section in &config.machines {
         let machine = Machine {
@@ -57,7 +62,10 @@ pub async fn serve(
             endpoints: section.endpoints.clone(),
             poll_interval_ms: section.poll_interval_ms,
         };
-        store.put_machine(&machine).await.with_context(|| format!("saving machine `{}`", machine.id))?;
+        store
+            .put_machine(&machine)
+            .await
+            .with_context(|| format!("saving machine `{}`", machine.id))?;
     }
 
     let live = LiveState::default();
@@ -70,8 +78,19 @@ pub async fn serve(
     ));
     let failures = fleet.start_all().await?;
     if !failures.is_empty() {
-        tracing::warn!(count = failures.len(), "some machines have no running driver; see errors above");
+        tracing::warn!(
+            count = failures.len(),
+            "some machines have no running driver; see errors above"
+        );
     }
-    let app = router(api::AppState { org, store, live, fleet });
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await.context("HTTP server failed")
+    let app = router(api::AppState {
+        org,
+        store,
+        live,
+        fleet,
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("HTTP server failed")
 }

@@ -28,8 +28,11 @@ pub struct MachineLive {
 
 impl MachineLive {
     fn derive(&mut self) {
-        let latest: HashMap<String, Observation> =
-            self.latest.iter().map(|(k, v)| (k.clone(), v.observation.clone())).collect();
+        let latest: HashMap<String, Observation> = self
+            .latest
+            .iter()
+            .map(|(k, v)| (k.clone(), v.observation.clone()))
+            .collect();
         self.status = Some(derive_status(&self.data_items, &latest));
     }
 }
@@ -63,7 +66,10 @@ impl Default for LiveState {
     fn default() -> Self {
         // Slow subscribers skip events (they get a `Lagged` and catch up from the API).
         let (events, _) = broadcast::channel(1024);
-        LiveState { machines: Arc::default(), events }
+        LiveState {
+            machines: Arc::default(),
+            events,
+        }
     }
 }
 
@@ -79,10 +85,19 @@ impl LiveState {
     }
 
     /// Restores a machine's state from the store (at start-up).
-    pub fn restore(&self, org: &OrgId, machine: &MachineId, items: Vec<DataItem>, latest: Vec<StoredObservation>) {
+    pub fn restore(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        items: Vec<DataItem>,
+        latest: Vec<StoredObservation>,
+    ) {
         let mut live = MachineLive {
             data_items: items,
-            latest: latest.into_iter().map(|o| (o.observation.data_item.clone(), o)).collect(),
+            latest: latest
+                .into_iter()
+                .map(|o| (o.observation.data_item.clone(), o))
+                .collect(),
             ..MachineLive::default()
         };
         live.derive();
@@ -95,10 +110,17 @@ impl LiveState {
     }
 
     /// Applies a stored batch and broadcasts the new status.
-    pub fn apply(&self, org: &OrgId, machine: &MachineId, batch: &[StoredObservation], now_ms: i64) {
+    pub fn apply(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        batch: &[StoredObservation],
+        now_ms: i64,
+    ) {
         self.update(org, machine, |live| {
             for stored in batch {
-                live.latest.insert(stored.observation.data_item.clone(), stored.clone());
+                live.latest
+                    .insert(stored.observation.data_item.clone(), stored.clone());
             }
             live.last_update_ms = Some(now_ms);
         });
@@ -133,10 +155,14 @@ impl LiveState {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Key, MachineLive>> {
-        self.machines.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.machines
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<Key, MachineLive>> {
-        self.machines.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.machines
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }

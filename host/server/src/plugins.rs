@@ -58,8 +58,14 @@ pub async fn load_installed(
     runtime: &Runtime,
     id: &PluginId,
 ) -> Result<Arc<LoadedPlugin>, PluginError> {
-    let install = store.plugin(id).await?.ok_or_else(|| PluginError::NotInstalled(id.clone()))?;
-    let wasm = store.plugin_component(id).await?.ok_or_else(|| PluginError::NotInstalled(id.clone()))?;
+    let install = store
+        .plugin(id)
+        .await?
+        .ok_or_else(|| PluginError::NotInstalled(id.clone()))?;
+    let wasm = store
+        .plugin_component(id)
+        .await?
+        .ok_or_else(|| PluginError::NotInstalled(id.clone()))?;
     let label = PathBuf::from(format!("<installed>/{id}/plugin.toml"));
     let manifest = Manifest::parse(&install.manifest_toml, &label)?;
     let package = PluginPackage::new(manifest, wasm, label.with_file_name("component.wasm"));
@@ -67,6 +73,8 @@ pub async fn load_installed(
 }
 
 fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

@@ -35,21 +35,42 @@ async fn shop(machines: u32) -> Shop {
             name: format!("Mill {n}"),
             driver: PluginId::new("simulator").unwrap(),
             poll_interval_ms: 50,
-            config: BTreeMap::from([("seed".to_owned(), n.to_string()), ("speed".to_owned(), "600".to_owned())]),
+            config: BTreeMap::from([
+                ("seed".to_owned(), n.to_string()),
+                ("speed".to_owned(), "600".to_owned()),
+            ]),
             endpoints: Vec::new(),
         })
         .collect();
 
     let store = Arc::new(SledStore::open(data.path().join("store")).unwrap());
-    let runtime = Arc::new(Runtime::new(RuntimeConfig { max_instances: 16, ..RuntimeConfig::default() }).unwrap());
+    let runtime = Arc::new(
+        Runtime::new(RuntimeConfig {
+            max_instances: 16,
+            ..RuntimeConfig::default()
+        })
+        .unwrap(),
+    );
     let guest = chatter_guest_builds::guest("simulator");
     let manifest_text = std::fs::read_to_string(guest.manifest_path()).unwrap();
     let manifest = Manifest::parse(&manifest_text, guest.manifest_path()).unwrap();
-    let package = PluginPackage::new(manifest, std::fs::read(guest.wasm_path()).unwrap(), PathBuf::from(guest.wasm));
-    chatter_server::plugins::install(store.as_ref(), &runtime, &package, &manifest_text).await.unwrap();
+    let package = PluginPackage::new(
+        manifest,
+        std::fs::read(guest.wasm_path()).unwrap(),
+        PathBuf::from(guest.wasm),
+    );
+    chatter_server::plugins::install(store.as_ref(), &runtime, &package, &manifest_text)
+        .await
+        .unwrap();
 
     let other = OrgId::new("other").unwrap();
-    store.put_organization(&Organization { id: other.clone(), name: "Other shop".into() }).await.unwrap();
+    store
+        .put_organization(&Organization {
+            id: other.clone(),
+            name: "Other shop".into(),
+        })
+        .await
+        .unwrap();
     let secret = Machine {
         org: other,
         id: MachineId::new("mill-1").unwrap(),
@@ -65,9 +86,21 @@ async fn shop(machines: u32) -> Shop {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let served_store: Arc<dyn Store> = store.clone();
     tokio::spawn(async move {
-        chatter_server::serve(&config, runtime, served_store, listener, std::future::pending()).await.unwrap();
+        chatter_server::serve(
+            &config,
+            runtime,
+            served_store,
+            listener,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
     });
-    Shop { base, store, _data: data }
+    Shop {
+        base,
+        store,
+        _data: data,
+    }
 }
 
 async fn get(url: &str) -> (u16, Value) {
@@ -86,13 +119,21 @@ async fn machines_are_listed_and_their_state_changes() {
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         let (_, machine) = get(&format!("{}/api/v1/machines/mill-1", shop.base)).await;
-        let latest = machine["current"].as_array().unwrap().iter().filter_map(|o| o["sequence"].as_u64()).max();
+        let latest = machine["current"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|o| o["sequence"].as_u64())
+            .max();
         sequences.extend(latest);
         if sequences.len() >= 2 && sequences.first() != sequences.last() {
             break;
         }
     }
-    assert!(sequences.len() >= 2 && sequences.first() < sequences.last(), "no new data: {sequences:?}");
+    assert!(
+        sequences.len() >= 2 && sequences.first() < sequences.last(),
+        "no new data: {sequences:?}"
+    );
 
     let (status, body) = get(&format!("{}/api/v1/machines", shop.base)).await;
     assert_eq!(status, 200);
@@ -101,12 +142,19 @@ async fn machines_are_listed_and_their_state_changes() {
     assert_eq!(ids, ["mill-1", "mill-2", "mill-3"]);
     for machine in machines {
         let status = machine["status"].as_str().unwrap();
-        assert!(["offline", "alarm", "running", "paused", "setup", "idle"].contains(&status), "{status}");
+        assert!(
+            ["offline", "alarm", "running", "paused", "setup", "idle"].contains(&status),
+            "{status}"
+        );
     }
 
     // What the API shows is what was stored.
     let acme = OrgId::new("acme").unwrap();
-    let stored = shop.store.last_sequence(&acme, &MachineId::new("mill-1").unwrap()).await.unwrap();
+    let stored = shop
+        .store
+        .last_sequence(&acme, &MachineId::new("mill-1").unwrap())
+        .await
+        .unwrap();
     assert!(stored >= *sequences.last().unwrap());
 }
 
@@ -127,13 +175,22 @@ async fn errors_have_a_stable_json_shape() {
     let (status, body) = get(&format!("{}/api/v1/machines/lathe-9", shop.base)).await;
     assert_eq!(status, 404);
     assert_eq!(body["error"]["code"], "machine_not_found");
-    assert_eq!(body["error"]["message"], "no machine `lathe-9` in this organization");
+    assert_eq!(
+        body["error"]["message"],
+        "no machine `lathe-9` in this organization"
+    );
 
     let (status, body) = get(&format!("{}/api/v1/machines/Not%20An%20Id", shop.base)).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("machine_not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("machine_not_found"))
+    );
 
     let (status, body) = get(&format!("{}/api/v1/nothing", shop.base)).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (404, Some("route_not_found")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("route_not_found"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -159,7 +216,9 @@ async fn plugins_are_listed_with_the_health_of_their_instances() {
 #[tokio::test(flavor = "multi_thread")]
 async fn live_changes_arrive_as_server_sent_events() {
     let shop = shop(1).await;
-    let mut response = reqwest::get(format!("{}/api/v1/events", shop.base)).await.unwrap();
+    let mut response = reqwest::get(format!("{}/api/v1/events", shop.base))
+        .await
+        .unwrap();
     assert_eq!(response.headers()["content-type"], "text/event-stream");
     let mut received = String::new();
     let waited = tokio::time::timeout(Duration::from_secs(20), async {

@@ -42,10 +42,15 @@ pub fn __open<D: Driver>(machine: Machine) -> Result<DeviceModel, Error> {
 
 #[doc(hidden)]
 pub fn __poll<D: Driver>() -> Result<Vec<Observation>, Error> {
-    INSTANCE.with_borrow_mut(|slot| match slot.as_mut().and_then(|d| d.downcast_mut::<D>()) {
-        Some(driver) => driver.poll(),
-        None => Err(Error::new(ErrorCode::Internal, "poll was called before open")),
-    })
+    INSTANCE.with_borrow_mut(
+        |slot| match slot.as_mut().and_then(|d| d.downcast_mut::<D>()) {
+            Some(driver) => driver.poll(),
+            None => Err(Error::new(
+                ErrorCode::Internal,
+                "poll was called before open",
+            )),
+        },
+    )
 }
 
 /// Exports a type implementing [`Driver`] as the plugin's driver.

@@ -9,7 +9,7 @@
 //! # Ok(()) }
 //! ```
 
-pub use crate::bindings::driver::chatter::plugin::types::Endpoint;
 pub use crate::bindings::driver::chatter::plugin::machine_network::{
     Connection, connect, endpoints,
 };
+pub use crate::bindings::driver::chatter::plugin::types::Endpoint;

@@ -7,36 +7,60 @@ use crate::{Category, Condition, ConditionLevel, DataItem, Error, ErrorCode, Obs
 
 /// The current time as nanoseconds since the Unix epoch (UTC), from the host's clock.
 pub fn now() -> i64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX)
 }
 
 impl Observation {
     /// A numeric sample, e.g. a spindle speed.
     pub fn sample(data_item: impl Into<String>, timestamp: i64, value: f64) -> Self {
-        Self { data_item: data_item.into(), timestamp, value: Value::Sample(value) }
+        Self {
+            data_item: data_item.into(),
+            timestamp,
+            value: Value::Sample(value),
+        }
     }
 
     /// An event, e.g. execution `ACTIVE` or a program name.
     pub fn event(data_item: impl Into<String>, timestamp: i64, value: impl Into<String>) -> Self {
-        Self { data_item: data_item.into(), timestamp, value: Value::Event(value.into()) }
+        Self {
+            data_item: data_item.into(),
+            timestamp,
+            value: Value::Event(value.into()),
+        }
     }
 
     /// A condition report.
     pub fn condition(data_item: impl Into<String>, timestamp: i64, condition: Condition) -> Self {
-        Self { data_item: data_item.into(), timestamp, value: Value::Condition(condition) }
+        Self {
+            data_item: data_item.into(),
+            timestamp,
+            value: Value::Condition(condition),
+        }
     }
 
     /// The data item has no value right now.
     pub fn unavailable(data_item: impl Into<String>, timestamp: i64) -> Self {
-        Self { data_item: data_item.into(), timestamp, value: Value::Unavailable }
+        Self {
+            data_item: data_item.into(),
+            timestamp,
+            value: Value::Unavailable,
+        }
     }
 }
 
 impl Condition {
     /// A condition at `level` without code or text.
     pub fn new(level: ConditionLevel) -> Self {
-        Self { level, native_code: None, native_severity: None, qualifier: None, text: None }
+        Self {
+            level,
+            native_code: None,
+            native_severity: None,
+            qualifier: None,
+            text: None,
+        }
     }
 
     /// The normal condition: no alarm.
@@ -63,7 +87,11 @@ impl Condition {
 
 impl DataItem {
     /// A sample data item of MTConnect type `kind` in `units`.
-    pub fn sample(id: impl Into<String>, kind: impl Into<String>, units: impl Into<String>) -> Self {
+    pub fn sample(
+        id: impl Into<String>,
+        kind: impl Into<String>,
+        units: impl Into<String>,
+    ) -> Self {
         Self {
             id: id.into(),
             category: Category::Sample,
@@ -75,7 +103,13 @@ impl DataItem {
 
     /// An event data item of MTConnect type `kind`.
     pub fn event(id: impl Into<String>, kind: impl Into<String>) -> Self {
-        Self { id: id.into(), category: Category::Event, kind: kind.into(), units: None, name: None }
+        Self {
+            id: id.into(),
+            category: Category::Event,
+            kind: kind.into(),
+            units: None,
+            name: None,
+        }
     }
 
     /// A condition data item of MTConnect type `kind` (`SYSTEM`, `LOGIC_PROGRAM`, …).
@@ -93,7 +127,10 @@ impl DataItem {
 impl Error {
     /// An error with `code` and `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
 
     /// The configuration is wrong; retrying will not help.

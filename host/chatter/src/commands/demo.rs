@@ -30,8 +30,14 @@ pub struct DemoArgs {
     seed: u64,
 }
 
-const MODELS: [&str; 6] =
-    ["Haas VF-2", "Okuma MULTUS U3000", "Mazak QTN 300", "Hurco VMX24", "DMG Mori NLX 2500", "Haas ST-20"];
+const MODELS: [&str; 6] = [
+    "Haas VF-2",
+    "Okuma MULTUS U3000",
+    "Mazak QTN 300",
+    "Hurco VMX24",
+    "DMG Mori NLX 2500",
+    "Haas ST-20",
+];
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let temporary = match &args.data {
@@ -60,7 +66,10 @@ fn demo_config(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfi
                 name: format!("{model} #{n}"),
                 driver: PluginId::new("simulator")?,
                 poll_interval_ms: 1_000,
-                config: BTreeMap::from([("seed".to_owned(), (args.seed + u64::from(n) - 1).to_string())]),
+                config: BTreeMap::from([(
+                    "seed".to_owned(),
+                    (args.seed + u64::from(n) - 1).to_string(),
+                )]),
                 endpoints: Vec::new(),
             })
         })
@@ -87,7 +96,11 @@ async fn install_simulator(config: &ServerConfig, store: &SledStore) -> anyhow::
         .context("this chatter binary was built without the simulator plugin")?;
     let label = PathBuf::from("<bundled>/simulator/plugin.toml");
     let manifest = Manifest::parse(bundled.manifest, &label)?;
-    let package = PluginPackage::new(manifest, bundled.wasm.to_vec(), label.with_file_name("simulator.wasm"));
+    let package = PluginPackage::new(
+        manifest,
+        bundled.wasm.to_vec(),
+        label.with_file_name("simulator.wasm"),
+    );
     let installed = store.plugin(&package.manifest.id).await?;
     if installed.is_some_and(|p| p.component_sha256 == package.sha256) {
         return Ok(());

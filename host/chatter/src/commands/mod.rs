@@ -39,7 +39,9 @@ pub fn run(command: Command) -> anyhow::Result<()> {
 
 /// A multi-threaded tokio runtime for the commands that need one.
 fn tokio_runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 /// Completes on Ctrl-C (or SIGTERM on Unix).

@@ -85,10 +85,15 @@ impl DataArgs {
 pub fn run(command: PluginCommand) -> anyhow::Result<()> {
     let tokio = super::tokio_runtime()?;
     match command {
-        PluginCommand::Check { component, manifest } => check(&component, manifest.as_deref()),
-        PluginCommand::Add { component, manifest, data } => {
-            tokio.block_on(add(&component, manifest.as_deref(), &data.server_config()?))
-        }
+        PluginCommand::Check {
+            component,
+            manifest,
+        } => check(&component, manifest.as_deref()),
+        PluginCommand::Add {
+            component,
+            manifest,
+            data,
+        } => tokio.block_on(add(&component, manifest.as_deref(), &data.server_config()?)),
         PluginCommand::List { data } => tokio.block_on(list(&data.server_config()?)),
         PluginCommand::Inspect { id, data } => tokio.block_on(inspect(&id, &data.server_config()?)),
         PluginCommand::Remove { id, force, data } => {
@@ -99,7 +104,10 @@ pub fn run(command: PluginCommand) -> anyhow::Result<()> {
 
 /// A runtime for one-shot commands: no pool to reserve.
 fn single_plugin_runtime(config: RuntimeConfig) -> anyhow::Result<Runtime> {
-    Ok(Runtime::new(RuntimeConfig { pooling: false, ..config })?)
+    Ok(Runtime::new(RuntimeConfig {
+        pooling: false,
+        ..config
+    })?)
 }
 
 fn check(component: &Path, manifest: Option<&Path>) -> anyhow::Result<()> {
@@ -111,7 +119,11 @@ fn check(component: &Path, manifest: Option<&Path>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn add(component: &Path, manifest: Option<&Path>, config: &ServerConfig) -> anyhow::Result<()> {
+async fn add(
+    component: &Path,
+    manifest: Option<&Path>,
+    config: &ServerConfig,
+) -> anyhow::Result<()> {
     let default_manifest = component.with_file_name("plugin.toml");
     let manifest_path = manifest.unwrap_or(&default_manifest);
     let manifest_text = std::fs::read_to_string(manifest_path)
@@ -129,10 +141,16 @@ async fn list(config: &ServerConfig) -> anyhow::Result<()> {
     let store = super::serve::open_store(config)?;
     let plugins = store.plugins().await?;
     if plugins.is_empty() {
-        println!("no plugins installed in {}", config.server.data_dir.display());
+        println!(
+            "no plugins installed in {}",
+            config.server.data_dir.display()
+        );
     }
     for plugin in plugins {
-        println!("{:<24} {:<10} {:<12} {}", plugin.id, plugin.version, plugin.kind, plugin.description);
+        println!(
+            "{:<24} {:<10} {:<12} {}",
+            plugin.id, plugin.version, plugin.kind, plugin.description
+        );
     }
     Ok(())
 }
@@ -140,7 +158,10 @@ async fn list(config: &ServerConfig) -> anyhow::Result<()> {
 async fn inspect(id: &PluginId, config: &ServerConfig) -> anyhow::Result<()> {
     let store = super::serve::open_store(config)?;
     let Some(install) = store.plugin(id).await? else {
-        bail!("no plugin `{id}` is installed in {}", config.server.data_dir.display());
+        bail!(
+            "no plugin `{id}` is installed in {}",
+            config.server.data_dir.display()
+        );
     };
     let manifest = Manifest::parse(&install.manifest_toml, Path::new("<installed manifest>"))?;
     println!("{}", summary(&manifest, &install.component_sha256));
@@ -159,10 +180,16 @@ async fn remove(id: &PluginId, force: bool, config: &ServerConfig) -> anyhow::Re
         }
     }
     if !users.is_empty() && !force {
-        bail!("plugin `{id}` drives {} (use --force to remove it anyway)", users.join(", "));
+        bail!(
+            "plugin `{id}` drives {} (use --force to remove it anyway)",
+            users.join(", ")
+        );
     }
     if !store.remove_plugin(id).await? {
-        bail!("no plugin `{id}` is installed in {}", config.server.data_dir.display());
+        bail!(
+            "no plugin `{id}` is installed in {}",
+            config.server.data_dir.display()
+        );
     }
     println!("removed `{id}`");
     Ok(())
@@ -181,7 +208,11 @@ fn summary(manifest: &Manifest, sha256: &str) -> String {
         manifest.license,
     );
     let capabilities: Vec<&str> = manifest.capabilities.keys().map(|c| c.as_str()).collect();
-    let capabilities = if capabilities.is_empty() { "none".to_owned() } else { capabilities.join(", ") };
+    let capabilities = if capabilities.is_empty() {
+        "none".to_owned()
+    } else {
+        capabilities.join(", ")
+    };
     let _ = writeln!(text, "  capabilities: {capabilities}");
     let limits = &manifest.limits;
     let describe = |value: Option<String>| value.unwrap_or_else(|| "host default".into());

@@ -35,14 +35,21 @@ pub async fn serve_store(config: ServerConfig, store: Arc<SledStore>) -> anyhow:
         .await
         .with_context(|| format!("cannot listen on {}", config.server.addr))?;
     let addr = listener.local_addr()?;
-    eprintln!("Chatter is serving organization `{}` at http://{addr}/", config.server.organization);
+    eprintln!(
+        "Chatter is serving organization `{}` at http://{addr}/",
+        config.server.organization
+    );
     chatter_server::serve(&config, runtime, store, listener, super::shutdown_signal()).await
 }
 
 /// The embedded store in the configured data folder.
 pub fn open_store(config: &ServerConfig) -> anyhow::Result<Arc<SledStore>> {
     let path = config.server.data_dir.join("store");
-    let store = SledStore::open(&path)
-        .with_context(|| format!("cannot open the store (is another chatter using {}?)", path.display()))?;
+    let store = SledStore::open(&path).with_context(|| {
+        format!(
+            "cannot open the store (is another chatter using {}?)",
+            path.display()
+        )
+    })?;
     Ok(Arc::new(store))
 }

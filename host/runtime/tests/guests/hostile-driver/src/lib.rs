@@ -16,11 +16,18 @@ impl Driver for Hostile {
             return Err(Error::unreachable("configured to fail on open"));
         }
         let misbehave_after = config::parse("misbehave-after")?.unwrap_or(0);
-        Ok(Hostile { behaviour, misbehave_after, polls: 0 })
+        Ok(Hostile {
+            behaviour,
+            misbehave_after,
+            polls: 0,
+        })
     }
 
     fn data_items(&self) -> Vec<DataItem> {
-        vec![DataItem::event("polls", "PART_COUNT"), DataItem::event("escape", "MESSAGE")]
+        vec![
+            DataItem::event("polls", "PART_COUNT"),
+            DataItem::event("escape", "MESSAGE"),
+        ]
     }
 
     fn poll(&mut self) -> Result<Vec<Observation>, Error> {
@@ -73,13 +80,33 @@ fn exhaust_memory() -> ! {
 /// attempt, so the test can check that every one was refused.
 fn try_to_escape() -> Vec<Observation> {
     let attempts = [
-        ("file", std::fs::read("/etc/passwd").map(|b| b.len()).map_err(|e| e.to_string())),
-        ("dir", std::fs::read_dir("/").map(|d| d.count()).map_err(|e| e.to_string())),
-        ("env", Ok(std::env::vars().count()).and_then(|n| if n == 0 { Err("none".into()) } else { Ok(n) })),
-        ("args", Ok(std::env::args().count()).and_then(|n| if n == 0 { Err("none".into()) } else { Ok(n) })),
+        (
+            "file",
+            std::fs::read("/etc/passwd")
+                .map(|b| b.len())
+                .map_err(|e| e.to_string()),
+        ),
+        (
+            "dir",
+            std::fs::read_dir("/")
+                .map(|d| d.count())
+                .map_err(|e| e.to_string()),
+        ),
+        (
+            "env",
+            Ok(std::env::vars().count())
+                .and_then(|n| if n == 0 { Err("none".into()) } else { Ok(n) }),
+        ),
+        (
+            "args",
+            Ok(std::env::args().count())
+                .and_then(|n| if n == 0 { Err("none".into()) } else { Ok(n) }),
+        ),
         (
             "socket",
-            std::net::TcpStream::connect(("127.0.0.1", 22)).map(|_| 1).map_err(|e| e.to_string()),
+            std::net::TcpStream::connect(("127.0.0.1", 22))
+                .map(|_| 1)
+                .map_err(|e| e.to_string()),
         ),
         (
             "dns",
