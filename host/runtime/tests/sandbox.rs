@@ -102,13 +102,21 @@ async fn files_environment_and_sockets_are_out_of_reach() {
 #[tokio::test]
 async fn a_huge_batch_hits_the_per_call_cap() {
     let runtime = common::runtime();
-    let mut instance = hostile(&runtime, "huge-batch").await;
+    // Building and lifting 20,000 observations takes ~0.2 s in a debug host, more on a busy
+    // machine: give this call a deadline that cannot interfere.
+    let package = common::package_with_manifest("hostile-driver", |m| {
+        m.replace("call-timeout-ms = 500", "call-timeout-ms = 5000")
+    })
+    .unwrap();
+    let plugin = Arc::new(runtime.load(&package).unwrap());
+    let machine = common::machine("m1", "hostile-driver");
+    let context = common::context(&plugin, &machine, &[("behaviour", "huge-batch")]);
+    let mut instance = DriverInstance::start(&runtime, plugin, context).await.unwrap();
+    instance.open(&machine).await.unwrap();
     let fault = instance.poll().await.unwrap_err();
-    // 2 million observations do not fit in 16 MiB of guest memory, or in the 4 MiB call cap.
-    assert!(
-        matches!(fault, Fault::OutputTooLarge { .. } | Fault::MemoryLimit { .. }),
-        "{fault:?}"
-    );
+    let Fault::OutputTooLarge { items, bytes, cap_bytes } = fault else { panic!("{fault:?}") };
+    assert_eq!((items, cap_bytes), (20_000, 256 << 10));
+    assert!(bytes > cap_bytes);
 }
 
 #[tokio::test]
@@ -157,4 +165,111 @@ async fn a_capability_not_granted_is_denied_at_the_call() {
             message: "the `state` capability is not granted to this plugin".into()
         }
     );
+}
+
+/// Starts the hostile driver in `connect` mode for a machine with `endpoints`, and returns what
+/// its one poll reported.
+async fn connect_report(
+    endpoints: Vec<chatter_model::Endpoint>,
+    endpoint: &str,
+    allow_loopback: bool,
+    grant: bool,
+) -> String {
+    let runtime = common::runtime();
+    let plugin = common::load(&runtime, "hostile-driver");
+    let mut machine = common::machine("m1", "hostile-driver");
+    machine.endpoints = endpoints;
+    let mut context =
+        common::context(&plugin, &machine, &[("behaviour", "connect"), ("endpoint", endpoint)]);
+    context.endpoints = machine.endpoints.clone();
+    context.network.allow_loopback = allow_loopback;
+    if !grant {
+        context.grants.remove(&chatter_runtime::manifest::Capability::MachineNetwork);
+    }
+    let mut instance = DriverInstance::start(&runtime, plugin, context).await.unwrap();
+    instance.open(&machine).await.unwrap();
+    let batch = instance.poll().await.unwrap();
+    match &batch[0].value {
+        Value::Event(text) => text.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn endpoint(name: &str, host: &str, port: u16) -> chatter_model::Endpoint {
+    chatter_model::Endpoint { name: name.into(), host: host.into(), port }
+}
+
+/// A TCP server on loopback that answers each connection with one line.
+async fn greeter() -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut buffer = [0; 16];
+            let _ = socket.read(&mut buffer).await;
+            let _ = socket.write_all(b"* PONG 10000\n").await;
+        }
+    });
+    port
+}
+
+#[tokio::test]
+async fn a_driver_reaches_its_machine_when_the_operator_allows_loopback() {
+    let port = greeter().await;
+    let report = connect_report(vec![endpoint("adapter", "127.0.0.1", port)], "adapter", true, true).await;
+    assert_eq!(report, "reply: * PONG 10000\n");
+}
+
+#[tokio::test]
+async fn loopback_is_refused_by_default() {
+    let port = greeter().await;
+    let report = connect_report(vec![endpoint("adapter", "127.0.0.1", port)], "adapter", false, true).await;
+    assert_eq!(
+        report,
+        format!("ErrorCode::Denied: 127.0.0.1:{port} resolves to 127.0.0.1, a loopback address (the operator has not allowed loopback)")
+    );
+}
+
+#[tokio::test]
+async fn the_cloud_metadata_address_is_refused() {
+    let report = connect_report(vec![endpoint("agent", "169.254.169.254", 80)], "agent", true, true).await;
+    assert_eq!(
+        report,
+        "ErrorCode::Denied: 169.254.169.254:80 resolves to 169.254.169.254, a link-local or cloud metadata address"
+    );
+}
+
+#[tokio::test]
+async fn an_endpoint_outside_the_machine_record_does_not_exist() {
+    let port = greeter().await;
+    let report = connect_report(vec![endpoint("adapter", "127.0.0.1", port)], "ssh", true, true).await;
+    assert_eq!(report, "ErrorCode::Denied: the machine has no endpoint called `ssh`");
+}
+
+#[tokio::test]
+async fn the_network_needs_its_grant() {
+    let port = greeter().await;
+    let report = connect_report(vec![endpoint("adapter", "127.0.0.1", port)], "adapter", true, false).await;
+    assert_eq!(report, "ErrorCode::Denied: the `machine-network` capability is not granted to this plugin");
+}
+
+#[tokio::test]
+async fn a_fuel_budget_stops_a_loop() {
+    let config = chatter_runtime::RuntimeConfig {
+        max_instances: 8,
+        fuel_metering: true,
+        ..chatter_runtime::RuntimeConfig::default()
+    };
+    let runtime = Arc::new(Runtime::new(config).unwrap());
+    let package = common::package_with_manifest("hostile-driver", |m| {
+        m.replace("call-timeout-ms = 500", "call-timeout-ms = 500\nfuel = 5000000")
+    })
+    .unwrap();
+    let plugin = Arc::new(runtime.load(&package).unwrap());
+    let machine = common::machine("m1", "hostile-driver");
+    let context = common::context(&plugin, &machine, &[("behaviour", "infinite-loop")]);
+    let mut instance = DriverInstance::start(&runtime, plugin, context).await.unwrap();
+    instance.open(&machine).await.unwrap();
+    assert_eq!(instance.poll().await.unwrap_err(), Fault::FuelExhausted { budget: 5_000_000 });
 }

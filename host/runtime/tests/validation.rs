@@ -81,7 +81,7 @@ fn a_manifest_whose_kind_does_not_match_the_component_is_refused() {
 
 #[test]
 fn a_capability_used_but_not_requested_is_refused() {
-    let package = common::package_with_manifest("hostile-driver", |m| m.replace("[capabilities]\nstate = true\n", "")).unwrap();
+    let package = common::package_with_manifest("hostile-driver", |m| m.replace("state = true\n", "")).unwrap();
     let error = load_error(&package);
     assert!(error.ends_with(
         "plugin `hostile-driver` uses the `state` capability but its manifest does not ask for it; add `state = true` under `[capabilities]`"

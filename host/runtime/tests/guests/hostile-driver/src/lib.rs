@@ -1,7 +1,7 @@
 //! A driver that misbehaves on purpose. Its `behaviour` config picks the attack; the runtime's
 //! tests check that each one is contained, attributed and survived.
 
-use chatter_sdk::{DataItem, Driver, Error, Machine, Observation, config, log, now, state};
+use chatter_sdk::{DataItem, Driver, Error, Machine, Observation, config, log, net, now, state};
 
 struct Hostile {
     behaviour: String,
@@ -40,16 +40,17 @@ impl Driver for Hostile {
             "memory-bomb" => exhaust_memory(),
             "panic" => panic!("hostile driver panics on purpose"),
             "escape" => Ok(try_to_escape()),
-            "huge-batch" => Ok((0..2_000_000).map(|_| self.heartbeat()).collect()),
+            "huge-batch" => Ok((0..20_000).map(|_| self.heartbeat()).collect()),
             "log-flood" => {
-                log::info(&"x".repeat(8 << 20));
+                log::info(&"x".repeat(512 << 10));
                 Ok(vec![self.heartbeat()])
             }
             "state-flood" => {
-                state::set("big", &vec![7; 8 << 20])?;
+                state::set("big", &vec![7; 512 << 10])?;
                 Ok(vec![self.heartbeat()])
             }
             "fail-every-poll" => Err(Error::unreachable("configured to fail every poll")),
+            "connect" => Ok(vec![connect_and_greet()]),
             _ => Ok(vec![self.heartbeat()]),
         }
     }
@@ -59,6 +60,21 @@ impl Hostile {
     fn heartbeat(&self) -> Observation {
         Observation::event("polls", now(), self.polls.to_string())
     }
+}
+
+/// Connects to the configured endpoint, sends a line and reports the answer, or the error
+/// (as `code: message`) when the host refuses.
+fn connect_and_greet() -> Observation {
+    let name = config::get("endpoint").unwrap_or_default();
+    let outcome = net::connect(&name, 2_000).and_then(|connection| {
+        connection.write(b"hello\n")?;
+        connection.read(64, 2_000)
+    });
+    let text = match outcome {
+        Ok(reply) => format!("reply: {}", String::from_utf8_lossy(&reply)),
+        Err(error) => format!("{:?}: {}", error.code, error.message),
+    };
+    Observation::event("escape", now(), text)
 }
 
 fn spin_forever() -> ! {
