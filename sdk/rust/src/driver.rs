@@ -62,6 +62,7 @@ pub fn __poll<D: Driver>() -> Result<Vec<Observation>, Error> {
 macro_rules! export_driver {
     ($driver:ty) => {
         #[doc(hidden)]
+        #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
         struct __ChatterDriverExport;
 
         impl $crate::bindings::driver::exports::chatter::plugin::machine_driver::Guest
@@ -82,8 +83,22 @@ macro_rules! export_driver {
             }
         }
 
-        $crate::bindings::driver::export_driver_world!(
-            __ChatterDriverExport with_types_in $crate::bindings::driver
-        );
+        // Natively (unit tests), keep the plugin's code reachable so it is checked like in a
+        // component instead of being reported as dead.
+        #[cfg(not(target_arch = "wasm32"))]
+        #[doc(hidden)]
+        pub fn __chatter_native_anchor() {
+            let _ = $crate::__driver_open::<$driver>;
+            let _ = $crate::__driver_poll::<$driver>;
+        }
+
+        // Exports exist only in a component: natively, their names (with `:` and `@`) are not
+        // valid symbols, and native unit tests of a plugin need none.
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            $crate::bindings::driver::export_driver_world!(
+                __ChatterDriverExport with_types_in $crate::bindings::driver
+            );
+        };
     };
 }

@@ -37,6 +37,7 @@ pub trait Integration: 'static {
 macro_rules! export_integration {
     ($integration:ty) => {
         #[doc(hidden)]
+        #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
         struct __ChatterIntegrationExport;
 
         impl $crate::bindings::integration::exports::chatter::plugin::integration_sync::Guest
@@ -53,8 +54,22 @@ macro_rules! export_integration {
             }
         }
 
-        $crate::bindings::integration::export_integration_world!(
-            __ChatterIntegrationExport with_types_in $crate::bindings::integration
-        );
+        // Natively (unit tests), keep the plugin's code reachable so it is checked like in a
+        // component instead of being reported as dead.
+        #[cfg(not(target_arch = "wasm32"))]
+        #[doc(hidden)]
+        pub fn __chatter_native_anchor() {
+            let _ = <$integration as $crate::Integration>::whoami;
+            let _ = <$integration as $crate::Integration>::sync;
+        }
+
+        // Exports exist only in a component: natively, their names (with `:` and `@`) are not
+        // valid symbols, and native unit tests of a plugin need none.
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            $crate::bindings::integration::export_integration_world!(
+                __ChatterIntegrationExport with_types_in $crate::bindings::integration
+            );
+        };
     };
 }

@@ -25,6 +25,7 @@ pub trait Report: 'static {
 macro_rules! export_report {
     ($report:ty) => {
         #[doc(hidden)]
+        #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
         struct __ChatterReportExport;
 
         impl $crate::bindings::report::exports::chatter::plugin::report_generator::Guest
@@ -37,8 +38,21 @@ macro_rules! export_report {
             }
         }
 
-        $crate::bindings::report::export_report_world!(
-            __ChatterReportExport with_types_in $crate::bindings::report
-        );
+        // Natively (unit tests), keep the plugin's code reachable so it is checked like in a
+        // component instead of being reported as dead.
+        #[cfg(not(target_arch = "wasm32"))]
+        #[doc(hidden)]
+        pub fn __chatter_native_anchor() {
+            let _ = <$report as $crate::Report>::generate;
+        }
+
+        // Exports exist only in a component: natively, their names (with `:` and `@`) are not
+        // valid symbols, and native unit tests of a plugin need none.
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            $crate::bindings::report::export_report_world!(
+                __ChatterReportExport with_types_in $crate::bindings::report
+            );
+        };
     };
 }
