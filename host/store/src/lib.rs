@@ -1,0 +1,24 @@
+//! Chatter's storage: the one place organizations, machines, installed plugins, driver state and
+//! observations are kept durably.
+//!
+//! Everything goes through the object-safe [`Store`] trait, shared as `Arc<dyn Store>`, so a
+//! PostgreSQL backend can replace the embedded [`SledStore`] without touching its callers. Every
+//! method that touches an organization's data takes its [`OrgId`](chatter_model::OrgId): there is
+//! no way to read one organization's data through another's id.
+//!
+//! A write is acknowledged only once it is durable. [`SledStore`] makes that affordable under many
+//! concurrent writers with group commit (see [`CommitMode`]).
+
+mod codec;
+mod commit;
+mod disk_sync;
+mod error;
+mod keys;
+mod locks;
+mod sled_store;
+mod store;
+
+pub use commit::CommitMode;
+pub use error::{CodecError, StoreError};
+pub use sled_store::SledStore;
+pub use store::{PluginInstall, Store};

@@ -1,0 +1,164 @@
+//! The storage interface every backend implements.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use chatter_model::{
+    DataItem, Machine, MachineId, Observation, OrgId, Organization, PluginId, StoredObservation,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+/// A plugin installed by the operator, for the whole installation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PluginInstall {
+    /// Its id.
+    pub id: PluginId,
+    /// Its version, as its manifest states it.
+    pub version: String,
+    /// What it is (`driver`, `integration`, `report`, …).
+    pub kind: String,
+    /// The plugin API version it was built against.
+    pub api_version: String,
+    /// One-line description.
+    pub description: String,
+    /// Lower-case hex SHA-256 of its WebAssembly component.
+    pub component_sha256: String,
+    /// Its manifest, verbatim.
+    pub manifest_toml: String,
+    /// When it was installed, in milliseconds since the Unix epoch.
+    pub installed_at_ms: i64,
+}
+
+/// Durable storage of organizations, machines, plugins and observations.
+///
+/// Tenancy is absolute: every method touching an organization's data takes its [`OrgId`] and only
+/// ever sees that organization's data. Two organizations may have machines with the same
+/// [`MachineId`]; they are unrelated.
+///
+/// Every write returns only once it is durable. Reads of something that does not exist return
+/// `None` or an empty collection rather than an error.
+#[async_trait::async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates or replaces an organization.
+    async fn put_organization(&self, org: &Organization) -> Result<(), StoreError>;
+
+    /// The organization, if it exists.
+    async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError>;
+
+    /// Every organization, sorted by id.
+    async fn organizations(&self) -> Result<Vec<Organization>, StoreError>;
+
+    /// Creates or replaces a machine of `machine.org`.
+    ///
+    /// Fails with [`StoreError::UnknownOrganization`] if the organization does not exist.
+    async fn put_machine(&self, machine: &Machine) -> Result<(), StoreError>;
+
+    /// The machine, if it exists in the organization.
+    async fn machine(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+    ) -> Result<Option<Machine>, StoreError>;
+
+    /// The organization's machines, sorted by id.
+    async fn machines(&self, org: &OrgId) -> Result<Vec<Machine>, StoreError>;
+
+    /// Removes a machine with its observations, latest values, data items and plugin state.
+    /// Returns whether it existed.
+    ///
+    /// Its sequence counter is kept: a machine created again with the same id continues after the
+    /// last sequence number of the removed one, so sequence numbers are never reused and a
+    /// consumer's `after` cursor cannot skip the new machine's first observations.
+    async fn remove_machine(&self, org: &OrgId, machine: &MachineId) -> Result<bool, StoreError>;
+
+    /// Replaces the data items the machine's driver declares.
+    ///
+    /// Fails with [`StoreError::UnknownMachine`] if the machine does not exist.
+    async fn put_data_items(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        items: &[DataItem],
+    ) -> Result<(), StoreError>;
+
+    /// The data items the machine's driver declared last, in the order it declared them.
+    async fn data_items(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+    ) -> Result<Vec<DataItem>, StoreError>;
+
+    /// Installs or replaces a plugin: its record and its component, atomically.
+    ///
+    /// Fails with [`StoreError::ComponentDigestMismatch`] if `component` does not hash to
+    /// `install.component_sha256`; nothing is stored then.
+    async fn put_plugin(&self, install: &PluginInstall, component: &[u8])
+    -> Result<(), StoreError>;
+
+    /// The plugin's install record, if it is installed.
+    async fn plugin(&self, plugin: &PluginId) -> Result<Option<PluginInstall>, StoreError>;
+
+    /// Every installed plugin, sorted by id.
+    async fn plugins(&self) -> Result<Vec<PluginInstall>, StoreError>;
+
+    /// The plugin's WebAssembly component, if it is installed.
+    async fn plugin_component(&self, plugin: &PluginId) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Uninstalls a plugin, and deletes its component unless another install has the same one.
+    /// Returns whether it was installed.
+    async fn remove_plugin(&self, plugin: &PluginId) -> Result<bool, StoreError>;
+
+    /// Appends observations to the machine's sequence and returns the sequence numbers they were
+    /// given, in order.
+    ///
+    /// Sequence numbers start at 1, are contiguous and are never reused, whatever the
+    /// concurrency. The latest value of each data item is updated with them. An empty batch
+    /// stores nothing and returns an empty range at the next sequence number.
+    ///
+    /// Fails with [`StoreError::UnknownMachine`] if the machine does not exist.
+    async fn append_observations(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        observations: &[Observation],
+    ) -> Result<Range<u64>, StoreError>;
+
+    /// Up to `limit` of the machine's observations with a sequence number above
+    /// `after_sequence`, in ascending order. Pass 0 to start at the beginning.
+    async fn observations(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        after_sequence: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredObservation>, StoreError>;
+
+    /// The latest observation of each of the machine's data items, sorted by data item id.
+    async fn latest_observations(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+    ) -> Result<Vec<StoredObservation>, StoreError>;
+
+    /// The last sequence number given to the machine, 0 if none was.
+    async fn last_sequence(&self, org: &OrgId, machine: &MachineId) -> Result<u64, StoreError>;
+
+    /// The private state of the machine's driver instance; empty if it has none.
+    async fn plugin_state(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+    ) -> Result<BTreeMap<String, Vec<u8>>, StoreError>;
+
+    /// Replaces the private state of the machine's driver instance.
+    ///
+    /// Fails with [`StoreError::UnknownMachine`] if the machine does not exist.
+    async fn put_plugin_state(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        state: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), StoreError>;
+}
