@@ -18,13 +18,34 @@ struct Guest {
 }
 
 const GUESTS: &[Guest] = &[
-    Guest { package: "simulator", dir: "plugins/simulator", bundled: true },
-    Guest { package: "hello-driver", dir: "examples/hello-driver", bundled: false },
-    Guest { package: "hello-integration", dir: "examples/hello-integration", bundled: false },
-    Guest { package: "hello-report", dir: "examples/hello-report", bundled: false },
+    Guest {
+        package: "simulator",
+        dir: "plugins/simulator",
+        bundled: true,
+    },
+    Guest {
+        package: "hello-driver",
+        dir: "examples/hello-driver",
+        bundled: false,
+    },
+    Guest {
+        package: "hello-integration",
+        dir: "examples/hello-integration",
+        bundled: false,
+    },
+    Guest {
+        package: "hello-report",
+        dir: "examples/hello-report",
+        bundled: false,
+    },
     Guest {
         package: "hostile-driver",
         dir: "host/runtime/tests/guests/hostile-driver",
+        bundled: false,
+    },
+    Guest {
+        package: "bench-driver",
+        dir: "host/runtime/benches/guests/bench-driver",
         bundled: false,
     },
 ];
@@ -34,7 +55,10 @@ const PROFILE: &str = "guest";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let root = manifest_dir.join("../..").canonicalize().expect("workspace root exists");
+    let root = manifest_dir
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root exists");
     let target_dir = root.join("target/guests");
 
     for watched in ["wit", "sdk/rust/src", "sdk/rust/Cargo.toml", "Cargo.lock"] {
@@ -42,7 +66,10 @@ fn main() {
     }
     for guest in GUESTS {
         for watched in ["src", "Cargo.toml", "plugin.toml"] {
-            println!("cargo:rerun-if-changed={}", root.join(guest.dir).join(watched).display());
+            println!(
+                "cargo:rerun-if-changed={}",
+                root.join(guest.dir).join(watched).display()
+            );
         }
     }
 
@@ -55,7 +82,10 @@ fn main() {
 
 fn ensure_target_installed() {
     let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
-    let sysroot = Command::new(rustc).args(["--print", "sysroot"]).output().map(|o| o.stdout);
+    let sysroot = Command::new(rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .map(|o| o.stdout);
     let installed = sysroot
         .ok()
         .map(|s| PathBuf::from(String::from_utf8_lossy(&s).trim()))
@@ -73,18 +103,31 @@ fn build_guests(root: &Path, target_dir: &Path) {
     let mut command = Command::new(cargo);
     command
         .current_dir(root)
-        .args(["build", "--locked", "--target", TARGET, "--profile", PROFILE])
+        .args([
+            "build",
+            "--locked",
+            "--target",
+            TARGET,
+            "--profile",
+            PROFILE,
+        ])
         .arg("--target-dir")
         .arg(target_dir);
     for guest in GUESTS {
         command.args(["-p", guest.package]);
     }
     // Flags meant for the host build must not leak into the guests' build.
-    for var in ["RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_TARGET", "RUSTC_WORKSPACE_WRAPPER"]
-    {
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_TARGET",
+        "RUSTC_WORKSPACE_WRAPPER",
+    ] {
         command.env_remove(var);
     }
-    let output = command.output().expect("cargo can be run from a build script");
+    let output = command
+        .output()
+        .expect("cargo can be run from a build script");
     if !output.status.success() {
         panic!(
             "\n\nbuilding the guest components failed:\n{}\n",
@@ -94,7 +137,9 @@ fn build_guests(root: &Path, target_dir: &Path) {
 }
 
 fn describe(root: &Path, target_dir: &Path) -> String {
-    let mut src = String::from("/// Every guest component built from this workspace.\npub const ALL: &[Guest] = &[\n");
+    let mut src = String::from(
+        "/// Every guest component built from this workspace.\npub const ALL: &[Guest] = &[\n",
+    );
     for guest in GUESTS {
         let wasm = target_dir
             .join(TARGET)

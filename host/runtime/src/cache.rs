@@ -25,11 +25,15 @@ impl ArtifactCache {
         std::fs::create_dir_all(dir)?;
         let mut hasher = DefaultHasher::new();
         engine.precompile_compatibility_hash().hash(&mut hasher);
-        Ok(ArtifactCache { dir: dir.to_owned(), engine_key: format!("{:016x}", hasher.finish()) })
+        Ok(ArtifactCache {
+            dir: dir.to_owned(),
+            engine_key: format!("{:016x}", hasher.finish()),
+        })
     }
 
     fn path_for(&self, component_sha256: &str) -> PathBuf {
-        self.dir.join(format!("{component_sha256}-{}.cwasm", self.engine_key))
+        self.dir
+            .join(format!("{component_sha256}-{}.cwasm", self.engine_key))
     }
 
     /// The cached compilation of the component with this hash, if there is a usable one.

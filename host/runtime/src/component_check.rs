@@ -40,7 +40,8 @@ fn export_of(kind: PluginKind) -> &'static str {
 
 /// The `chatter:plugin` interfaces a world imports, with the capability each needs.
 fn imports_of(kind: PluginKind) -> &'static [(&'static str, Option<Capability>)] {
-    const COMMON: [(&str, Option<Capability>); 3] = [("types", None), ("log", None), ("config", None)];
+    const COMMON: [(&str, Option<Capability>); 3] =
+        [("types", None), ("log", None), ("config", None)];
     match kind {
         PluginKind::Driver => &[
             COMMON[0],
@@ -79,9 +80,15 @@ pub(crate) fn check_world(
     path: &Path,
 ) -> Result<(), LoadError> {
     let ty = component.component_type();
-    let exports: Vec<String> = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
+    let exports: Vec<String> = ty
+        .exports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
     check_exports(&exports, manifest, path)?;
-    let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_owned()).collect();
+    let imports: Vec<String> = ty
+        .imports(engine)
+        .map(|(name, _)| name.to_owned())
+        .collect();
     check_imports(&imports, manifest, path)
 }
 
@@ -100,7 +107,10 @@ fn check_exports(exports: &[String], manifest: &Manifest, path: &Path) -> Result
             }
             return Ok(());
         }
-        if let Some(other) = PluginKind::ALL.into_iter().find(|k| export_of(*k) == interface) {
+        if let Some(other) = PluginKind::ALL
+            .into_iter()
+            .find(|k| export_of(*k) == interface)
+        {
             return Err(LoadError::WrongWorld {
                 plugin: manifest.id.clone(),
                 path: path.to_owned(),
@@ -131,8 +141,10 @@ fn check_imports(imports: &[String], manifest: &Manifest, path: &Path) -> Result
             import: import.clone(),
         };
         let (interface, _) = chatter_interface(import).ok_or_else(forbidden)?;
-        let (_, capability) =
-            offered.iter().find(|(name, _)| *name == interface).ok_or_else(forbidden)?;
+        let (_, capability) = offered
+            .iter()
+            .find(|(name, _)| *name == interface)
+            .ok_or_else(forbidden)?;
         if let Some(capability) = capability {
             if !manifest.requests(*capability) {
                 return Err(LoadError::UnrequestedCapability {

@@ -83,20 +83,30 @@ impl Runtime {
     /// Builds the engine and linkers, and starts the epoch ticker.
     pub fn new(config: RuntimeConfig) -> Result<Self, RuntimeError> {
         let engine = Engine::new(&engine_config(&config)).map_err(RuntimeError::Engine)?;
-        let cache = match &config.cache_dir {
-            Some(path) => Some(
-                ArtifactCache::open(path, &engine)
-                    .map_err(|source| RuntimeError::Cache { path: path.clone(), source })?,
-            ),
-            None => None,
-        };
+        let cache =
+            match &config.cache_dir {
+                Some(path) => Some(ArtifactCache::open(path, &engine).map_err(|source| {
+                    RuntimeError::Cache {
+                        path: path.clone(),
+                        source,
+                    }
+                })?),
+                None => None,
+            };
         let linkers = Linkers {
             driver: linker_for(&engine, PluginKind::Driver).map_err(RuntimeError::Engine)?,
-            integration: linker_for(&engine, PluginKind::Integration).map_err(RuntimeError::Engine)?,
+            integration: linker_for(&engine, PluginKind::Integration)
+                .map_err(RuntimeError::Engine)?,
             report: linker_for(&engine, PluginKind::Report).map_err(RuntimeError::Engine)?,
         };
         let ticker = EpochTicker::start(engine.clone(), config.epoch_tick);
-        Ok(Runtime { engine, config, cache, linkers, _ticker: ticker })
+        Ok(Runtime {
+            engine,
+            config,
+            cache,
+            linkers,
+            _ticker: ticker,
+        })
     }
 
     /// The engine, for tools that need it (benchmarks, inspection).

@@ -80,7 +80,11 @@ pub(crate) struct HostState {
 }
 
 impl HostState {
-    pub(crate) fn new(identity: Identity, context: InstanceContext, limits: EffectiveLimits) -> Self {
+    pub(crate) fn new(
+        identity: Identity,
+        context: InstanceContext,
+        limits: EffectiveLimits,
+    ) -> Self {
         HostState {
             identity,
             context,
@@ -98,6 +102,9 @@ impl HostState {
 
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }

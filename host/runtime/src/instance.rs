@@ -8,8 +8,8 @@ use chatter_model as model;
 use wasmtime::{Store, Trap, UpdateDeadline};
 
 use crate::bindings::driver::Driver;
-use crate::bindings::driver::chatter::plugin::types::Endpoint as WitEndpoint;
 use crate::bindings::driver::chatter::plugin::types as wit;
+use crate::bindings::driver::chatter::plugin::types::Endpoint as WitEndpoint;
 use crate::bindings::driver::exports::chatter::plugin::machine_driver::Machine as WitMachine;
 use crate::engine::Runtime;
 use crate::fault::Fault;
@@ -37,7 +37,9 @@ impl DriverInstance {
         context: InstanceContext,
     ) -> Result<Self, Fault> {
         let KindPre::Driver(pre) = &plugin.pre else {
-            return Err(Fault::Instantiate { message: format!("`{}` is not a driver", plugin.id()) });
+            return Err(Fault::Instantiate {
+                message: format!("`{}` is not a driver", plugin.id()),
+            });
         };
         let limits = EffectiveLimits::resolve(&plugin.manifest.limits, &runtime.config.limits);
         let identity = Identity {
@@ -60,8 +62,16 @@ impl DriverInstance {
         });
         let meter_fuel = runtime.config.fuel_metering;
         arm(&mut store, meter_fuel);
-        let bindings = pre.instantiate_async(&mut store).await.map_err(|e| classify(&store, e))?;
-        Ok(DriverInstance { store, bindings, plugin, meter_fuel })
+        let bindings = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| classify(&store, e))?;
+        Ok(DriverInstance {
+            store,
+            bindings,
+            plugin,
+            meter_fuel,
+        })
     }
 
     /// The plugin this instance runs.
@@ -77,13 +87,18 @@ impl DriverInstance {
             endpoints: machine
                 .endpoints
                 .iter()
-                .map(|e| WitEndpoint { name: e.name.clone(), host: e.host.clone(), port: e.port })
+                .map(|e| WitEndpoint {
+                    name: e.name.clone(),
+                    host: e.host.clone(),
+                    port: e.port,
+                })
                 .collect(),
         };
         arm(&mut self.store, self.meter_fuel);
         let timeout = self.store_timeout();
         let driver = self.bindings.chatter_plugin_machine_driver();
-        let outcome = call_with_backstop(driver.call_open(&mut self.store, &machine), timeout).await;
+        let outcome =
+            call_with_backstop(driver.call_open(&mut self.store, &machine), timeout).await;
         let model = self.finish(outcome)?;
         let items: Vec<model::DataItem> = model.data_items.into_iter().map(data_item).collect();
         let bytes: usize = items.iter().map(|i| i.id.len() + i.kind.len()).sum();
@@ -114,7 +129,9 @@ impl DriverInstance {
         outcome: Option<wasmtime::Result<Result<T, wit::Error>>>,
     ) -> Result<T, Fault> {
         match outcome {
-            None => Err(Fault::Deadline { timeout: self.store.data().limits.call_timeout }),
+            None => Err(Fault::Deadline {
+                timeout: self.store.data().limits.call_timeout,
+            }),
             Some(Err(trap)) => Err(classify(&self.store, trap)),
             Some(Ok(Err(error))) => Err(Fault::Plugin {
                 code: code_name(error.code).to_owned(),
@@ -127,7 +144,11 @@ impl DriverInstance {
     fn check_output(&self, items: usize, bytes: usize) -> Result<(), Fault> {
         let cap_bytes = self.store.data().limits.host_call_bytes;
         if bytes > cap_bytes {
-            return Err(Fault::OutputTooLarge { items, bytes, cap_bytes });
+            return Err(Fault::OutputTooLarge {
+                items,
+                bytes,
+                cap_bytes,
+            });
         }
         Ok(())
     }
@@ -156,14 +177,20 @@ async fn call_with_backstop<F: Future>(call: F, timeout: Duration) -> Option<F::
 fn classify(store: &Store<HostState>, error: wasmtime::Error) -> Fault {
     let state = store.data();
     if state.memory.was_hit() {
-        return Fault::MemoryLimit { cap_bytes: state.memory.cap() };
+        return Fault::MemoryLimit {
+            cap_bytes: state.memory.cap(),
+        };
     }
     match error.downcast_ref::<Trap>() {
-        Some(Trap::Interrupt) if state.deadline_hit => {
-            Fault::Deadline { timeout: state.limits.call_timeout }
-        }
-        Some(Trap::OutOfFuel) => Fault::FuelExhausted { budget: state.limits.fuel.unwrap_or(0) },
-        _ => Fault::Trap { message: trap_message(&error) },
+        Some(Trap::Interrupt) if state.deadline_hit => Fault::Deadline {
+            timeout: state.limits.call_timeout,
+        },
+        Some(Trap::OutOfFuel) => Fault::FuelExhausted {
+            budget: state.limits.fuel.unwrap_or(0),
+        },
+        _ => Fault::Trap {
+            message: trap_message(&error),
+        },
     }
 }
 
@@ -173,7 +200,9 @@ fn trap_message(error: &wasmtime::Error) -> String {
         .chain()
         .map(|cause| cause.to_string())
         .map(|text| text.lines().next().unwrap_or_default().to_owned())
-        .filter(|line| !line.is_empty() && !line.starts_with("error while executing at wasm backtrace"))
+        .filter(|line| {
+            !line.is_empty() && !line.starts_with("error while executing at wasm backtrace")
+        })
         .collect();
     parts.dedup();
     parts.join(": ")

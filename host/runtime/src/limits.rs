@@ -26,10 +26,21 @@ impl EffectiveLimits {
     /// The limits of a plugin asking for `requested`, within `ceiling` (the operator's maximum,
     /// which also supplies the defaults).
     pub fn resolve(requested: &RequestedLimits, ceiling: &EffectiveLimits) -> Self {
-        let mib = |m: u32| usize::try_from(m).unwrap_or(usize::MAX).saturating_mul(1 << 20);
-        let kib = |k: u32| usize::try_from(k).unwrap_or(usize::MAX).saturating_mul(1 << 10);
+        let mib = |m: u32| {
+            usize::try_from(m)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 20)
+        };
+        let kib = |k: u32| {
+            usize::try_from(k)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 10)
+        };
         EffectiveLimits {
-            memory_bytes: requested.memory_mib.map_or(ceiling.memory_bytes, mib).min(ceiling.memory_bytes),
+            memory_bytes: requested
+                .memory_mib
+                .map_or(ceiling.memory_bytes, mib)
+                .min(ceiling.memory_bytes),
             call_timeout: requested
                 .call_timeout_ms
                 .map_or(ceiling.call_timeout, |ms| Duration::from_millis(ms.into()))

@@ -57,7 +57,11 @@ impl PluginKind {
     }
 
     /// Every kind.
-    pub const ALL: [PluginKind; 3] = [PluginKind::Driver, PluginKind::Integration, PluginKind::Report];
+    pub const ALL: [PluginKind; 3] = [
+        PluginKind::Driver,
+        PluginKind::Integration,
+        PluginKind::Report,
+    ];
 }
 
 impl fmt::Display for PluginKind {
@@ -262,8 +266,10 @@ struct RawPlugin {
 impl Manifest {
     /// Reads and validates the manifest at `path`.
     pub fn from_file(path: &Path) -> Result<Self, ManifestError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ManifestError::Read { path: path.to_owned(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ManifestError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
         Self::parse(&text, path)
     }
 
@@ -345,7 +351,10 @@ impl Manifest {
                 (Some(value), _) => value.clone(),
                 (None, Some(default)) => toml_value_text(default),
                 (None, None) if field.required => {
-                    return Err(ConfigError::Missing { plugin: self.id.clone(), key: key.clone() });
+                    return Err(ConfigError::Missing {
+                        plugin: self.id.clone(),
+                        key: key.clone(),
+                    });
                 }
                 (None, None) => continue,
             };
@@ -413,7 +422,9 @@ fn check_semver(version: &str) -> Result<(), String> {
     if parts.len() == 3 && parts.iter().all(numeric) {
         Ok(())
     } else {
-        Err(format!("is {version:?}, which is not a semantic version such as \"1.2.3\""))
+        Err(format!(
+            "is {version:?}, which is not a semantic version such as \"1.2.3\""
+        ))
     }
 }
 
@@ -426,7 +437,10 @@ fn parse_capabilities(
         let field = format!("capabilities.{name}");
         let Some(capability) = Capability::from_name(&name) else {
             let known: Vec<&str> = Capability::ALL.iter().map(|c| c.as_str()).collect();
-            return Err((field, format!("is not a known capability (known: {})", known.join(", "))));
+            return Err((
+                field,
+                format!("is not a known capability (known: {})", known.join(", ")),
+            ));
         };
         if !capability.kinds().contains(&kind) {
             return Err((field, format!("is not offered to {kind} plugins")));
@@ -436,7 +450,10 @@ fn parse_capabilities(
             toml::Value::Boolean(false) => continue,
             toml::Value::Table(parameters) => parameters,
             other => {
-                return Err((field, format!("must be `true` or a table, not {}", other.type_str())));
+                return Err((
+                    field,
+                    format!("must be `true` or a table, not {}", other.type_str()),
+                ));
             }
         };
         check_capability_parameters(capability, &parameters).map_err(|p| (field.clone(), p))?;
@@ -445,7 +462,10 @@ fn parse_capabilities(
     Ok(capabilities)
 }
 
-fn check_capability_parameters(capability: Capability, parameters: &toml::Table) -> Result<(), String> {
+fn check_capability_parameters(
+    capability: Capability,
+    parameters: &toml::Table,
+) -> Result<(), String> {
     let allowed: &[&str] = match capability {
         Capability::AuthorizedHttp => &["hosts"],
         _ => &[],
@@ -457,7 +477,10 @@ fn check_capability_parameters(capability: Capability, parameters: &toml::Table)
         let hosts = parameters.get("hosts").and_then(toml::Value::as_array);
         let valid = hosts.is_some_and(|hosts| {
             !hosts.is_empty()
-                && hosts.iter().all(|h| h.as_str().is_some_and(|h| !h.is_empty() && !h.contains('/')))
+                && hosts.iter().all(|h| {
+                    h.as_str()
+                        .is_some_and(|h| !h.is_empty() && !h.contains('/'))
+                })
         });
         if !valid {
             return Err("needs `hosts`, a non-empty list of API host names".into());
@@ -469,7 +492,10 @@ fn check_capability_parameters(capability: Capability, parameters: &toml::Table)
 fn check_limits(limits: &RequestedLimits) -> Result<(), (String, String)> {
     let positive = [
         ("limits.memory-mib", limits.memory_mib.map(u64::from)),
-        ("limits.call-timeout-ms", limits.call_timeout_ms.map(u64::from)),
+        (
+            "limits.call-timeout-ms",
+            limits.call_timeout_ms.map(u64::from),
+        ),
         ("limits.fuel", limits.fuel),
         ("limits.host-call-kib", limits.host_call_kib.map(u64::from)),
     ];
@@ -481,13 +507,18 @@ fn check_limits(limits: &RequestedLimits) -> Result<(), (String, String)> {
 
 fn check_config_field(key: &str, field: &ConfigField) -> Result<(), String> {
     let valid_key = !key.is_empty()
-        && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
     if !valid_key {
         return Err("keys may contain only lower-case letters, digits, `-` and `_`".into());
     }
     if let Some(default) = &field.default {
         if !value_has_type(&toml_value_text(default), field.kind) {
-            return Err(format!("has a default of the wrong type (expected {})", field.kind));
+            return Err(format!(
+                "has a default of the wrong type (expected {})",
+                field.kind
+            ));
         }
     }
     Ok(())
@@ -583,13 +614,22 @@ required = true
 
     #[test]
     fn an_unknown_kind_or_field_is_refused() {
-        assert!(parse(&VALID.replace("\"driver\"", "\"exporter\"")).unwrap_err().contains("unknown variant `exporter`"));
-        assert!(parse(&VALID.replace("memory-mib", "memory-gb")).unwrap_err().contains("unknown field `memory-gb`"));
+        assert!(
+            parse(&VALID.replace("\"driver\"", "\"exporter\""))
+                .unwrap_err()
+                .contains("unknown variant `exporter`")
+        );
+        assert!(
+            parse(&VALID.replace("memory-mib", "memory-gb"))
+                .unwrap_err()
+                .contains("unknown field `memory-gb`")
+        );
     }
 
     #[test]
     fn an_unsupported_api_version_is_refused() {
-        let err = parse(&VALID.replace("api-version = \"0.1.0\"", "api-version = \"0.2.0\"")).unwrap_err();
+        let err = parse(&VALID.replace("api-version = \"0.1.0\"", "api-version = \"0.2.0\""))
+            .unwrap_err();
         assert_eq!(
             err,
             "plugins/sim/plugin.toml: `plugin.api-version` is 0.2.0, but this host implements chatter:plugin@0.1.0"
@@ -598,10 +638,26 @@ required = true
 
     #[test]
     fn bad_values_are_refused() {
-        assert!(parse(&VALID.replace("id = \"sim\"", "id = \"Sim!\"")).unwrap_err().contains("`plugin.id`"));
-        assert!(parse(&VALID.replace("version = \"0.1.0\"", "version = \"one\"")).unwrap_err().contains("`plugin.version`"));
-        assert!(parse(&VALID.replace("memory-mib = 16", "memory-mib = 0")).unwrap_err().contains("`limits.memory-mib` must be greater than zero"));
-        assert!(parse(&VALID.replace("default = 1", "default = \"x\"")).unwrap_err().contains("`config.seed` has a default of the wrong type"));
+        assert!(
+            parse(&VALID.replace("id = \"sim\"", "id = \"Sim!\""))
+                .unwrap_err()
+                .contains("`plugin.id`")
+        );
+        assert!(
+            parse(&VALID.replace("version = \"0.1.0\"", "version = \"one\""))
+                .unwrap_err()
+                .contains("`plugin.version`")
+        );
+        assert!(
+            parse(&VALID.replace("memory-mib = 16", "memory-mib = 0"))
+                .unwrap_err()
+                .contains("`limits.memory-mib` must be greater than zero")
+        );
+        assert!(
+            parse(&VALID.replace("default = 1", "default = \"x\""))
+                .unwrap_err()
+                .contains("`config.seed` has a default of the wrong type")
+        );
     }
 
     #[test]
@@ -612,7 +668,10 @@ required = true
         assert_eq!(resolved.get("seed").map(String::as_str), Some("1"));
 
         let missing = manifest.resolve_config(&BTreeMap::new()).unwrap_err();
-        assert_eq!(missing.to_string(), "plugin `sim` needs a value for config key `name`");
+        assert_eq!(
+            missing.to_string(),
+            "plugin `sim` needs a value for config key `name`"
+        );
 
         let mut wrong = given.clone();
         wrong.insert("seed".into(), "abc".into());

@@ -34,15 +34,22 @@ impl PluginPackage {
         let default_manifest = wasm_path.with_file_name("plugin.toml");
         let manifest_path = manifest_path.unwrap_or(&default_manifest);
         let manifest = Manifest::from_file(manifest_path)?;
-        let wasm = std::fs::read(wasm_path)
-            .map_err(|source| LoadError::Read { path: wasm_path.to_owned(), source })?;
+        let wasm = std::fs::read(wasm_path).map_err(|source| LoadError::Read {
+            path: wasm_path.to_owned(),
+            source,
+        })?;
         Ok(Self::new(manifest, wasm, wasm_path.to_owned()))
     }
 
     /// A package from bytes; `wasm_path` names the component in messages.
     pub fn new(manifest: Manifest, wasm: Vec<u8>, wasm_path: PathBuf) -> Self {
         let sha256 = hex::encode(Sha256::digest(&wasm));
-        PluginPackage { manifest, wasm: wasm.into(), wasm_path, sha256 }
+        PluginPackage {
+            manifest,
+            wasm: wasm.into(),
+            wasm_path,
+            sha256,
+        }
     }
 }
 
@@ -131,7 +138,9 @@ pub enum LoadError {
         found: PluginKind,
     },
     /// The component does not export what its kind requires.
-    #[error("{path}: plugin `{plugin}` does not export `{export}`, so it is not a {kind} component")]
+    #[error(
+        "{path}: plugin `{plugin}` does not export `{export}`, so it is not a {kind} component"
+    )]
     MissingExport {
         /// The plugin.
         plugin: PluginId,
@@ -210,21 +219,23 @@ impl Runtime {
         let (component, from_cache) = self.compile(package)?;
         component_check::check_world(&self.engine, &component, manifest, path)?;
         let linker = self.linker(manifest.kind);
-        let pre = linker.instantiate_pre(&component).map_err(|e| LoadError::Incompatible {
-            plugin: manifest.id.clone(),
-            path: path.clone(),
-            kind: manifest.kind,
-            message: format!("{e:#}"),
-        })?;
+        let pre = linker
+            .instantiate_pre(&component)
+            .map_err(|e| LoadError::Incompatible {
+                plugin: manifest.id.clone(),
+                path: path.clone(),
+                kind: manifest.kind,
+                message: format!("{e:#}"),
+            })?;
         let pre = match manifest.kind {
-            PluginKind::Driver => KindPre::Driver(DriverPre::new(pre).map_err(|e| {
-                LoadError::Incompatible {
+            PluginKind::Driver => {
+                KindPre::Driver(DriverPre::new(pre).map_err(|e| LoadError::Incompatible {
                     plugin: manifest.id.clone(),
                     path: path.clone(),
                     kind: manifest.kind,
                     message: format!("{e:#}"),
-                }
-            })?),
+                })?)
+            }
             PluginKind::Integration => KindPre::Integration(pre),
             PluginKind::Report => KindPre::Report(pre),
         };
@@ -237,15 +248,20 @@ impl Runtime {
     }
 
     fn compile(&self, package: &PluginPackage) -> Result<(Component, bool), LoadError> {
-        if let Some(component) = self.cache.as_ref().and_then(|c| c.load(&self.engine, &package.sha256)) {
+        if let Some(component) = self
+            .cache
+            .as_ref()
+            .and_then(|c| c.load(&self.engine, &package.sha256))
+        {
             return Ok((component, true));
         }
         let started = Instant::now();
-        let component = Component::new(&self.engine, &package.wasm).map_err(|e| LoadError::Compile {
-            plugin: package.manifest.id.clone(),
-            path: package.wasm_path.clone(),
-            message: format!("{e:#}"),
-        })?;
+        let component =
+            Component::new(&self.engine, &package.wasm).map_err(|e| LoadError::Compile {
+                plugin: package.manifest.id.clone(),
+                path: package.wasm_path.clone(),
+                message: format!("{e:#}"),
+            })?;
         tracing::debug!(plugin = %package.manifest.id, elapsed = ?started.elapsed(), "compiled plugin");
         if let Some(cache) = &self.cache {
             if let Err(error) = cache.store(&package.sha256, &component) {

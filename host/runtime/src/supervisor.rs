@@ -183,7 +183,15 @@ pub fn supervise_driver<S: ObservationSink>(
         org = %machine.org,
         machine = %machine.id,
     );
-    let supervisor = Supervisor { runtime, plugin, machine, context, policy, sink, health: health_tx };
+    let supervisor = Supervisor {
+        runtime,
+        plugin,
+        machine,
+        context,
+        policy,
+        sink,
+        health: health_tx,
+    };
     let task = tokio::spawn(supervisor.run().instrument(span));
     SupervisedDriver { health, task }
 }
@@ -215,7 +223,11 @@ impl<S: ObservationSink> Supervisor<S> {
             let attempt = u32::try_from(recent_restarts.len()).unwrap_or(u32::MAX);
             if attempt > self.policy.restart_budget {
                 tracing::error!(%fault, restarts = attempt - 1, "driver quarantined");
-                self.update(|h| h.status = DriverStatus::Quarantined { reason: fault.to_string() });
+                self.update(|h| {
+                    h.status = DriverStatus::Quarantined {
+                        reason: fault.to_string(),
+                    }
+                });
                 return;
             }
             self.update(|h| {
@@ -231,7 +243,8 @@ impl<S: ObservationSink> Supervisor<S> {
         let mut failures = 0;
         loop {
             let mut instance =
-                DriverInstance::start(&self.runtime, self.plugin.clone(), self.context.clone()).await?;
+                DriverInstance::start(&self.runtime, self.plugin.clone(), self.context.clone())
+                    .await?;
             match instance.open(&self.machine).await {
                 Ok(items) => {
                     self.declare(items).await;
@@ -296,7 +309,11 @@ impl<S: ObservationSink> Supervisor<S> {
 
     async fn retry_later(&self, fault: &Fault, failures: u32) {
         tracing::warn!(%fault, failures, "driver reported an error");
-        self.update(|h| h.status = DriverStatus::Retrying { error: fault.to_string() });
+        self.update(|h| {
+            h.status = DriverStatus::Retrying {
+                error: fault.to_string(),
+            }
+        });
         tokio::time::sleep(self.backoff(failures)).await;
     }
 
@@ -317,7 +334,10 @@ impl<S: ObservationSink> Supervisor<S> {
 
     fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-        self.policy.backoff_initial.saturating_mul(factor).min(self.policy.backoff_max)
+        self.policy
+            .backoff_initial
+            .saturating_mul(factor)
+            .min(self.policy.backoff_max)
     }
 
     fn update(&self, change: impl FnOnce(&mut DriverHealth)) {
@@ -327,6 +347,8 @@ impl<S: ObservationSink> Supervisor<S> {
 }
 
 fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

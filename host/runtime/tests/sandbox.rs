@@ -16,7 +16,9 @@ async fn hostile(runtime: &Runtime, behaviour: &str) -> DriverInstance {
     let plugin = common::load(runtime, "hostile-driver");
     let machine = common::machine("m1", "hostile-driver");
     let context = common::context(&plugin, &machine, &[("behaviour", behaviour)]);
-    let mut instance = DriverInstance::start(runtime, plugin, context).await.unwrap();
+    let mut instance = DriverInstance::start(runtime, plugin, context)
+        .await
+        .unwrap();
     instance.open(&machine).await.unwrap();
     instance
 }
@@ -38,9 +40,18 @@ async fn an_infinite_loop_is_stopped_by_its_deadline() {
     let mut instance = hostile(&runtime, "infinite-loop").await;
     let started = std::time::Instant::now();
     let fault = instance.poll().await.unwrap_err();
-    assert_eq!(fault, Fault::Deadline { timeout: Duration::from_millis(500) });
+    assert_eq!(
+        fault,
+        Fault::Deadline {
+            timeout: Duration::from_millis(500)
+        }
+    );
     // Generous: the deadline is 500 ms and the epoch ticks every 10 ms.
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -68,7 +79,12 @@ async fn a_memory_bomb_hits_its_cap() {
     let runtime = common::runtime();
     let mut instance = hostile(&runtime, "memory-bomb").await;
     let fault = instance.poll().await.unwrap_err();
-    assert_eq!(fault, Fault::MemoryLimit { cap_bytes: 16 << 20 });
+    assert_eq!(
+        fault,
+        Fault::MemoryLimit {
+            cap_bytes: 16 << 20
+        }
+    );
 }
 
 #[tokio::test]
@@ -76,7 +92,9 @@ async fn a_panic_traps_and_says_so() {
     let runtime = common::runtime();
     let mut instance = hostile(&runtime, "panic").await;
     let fault = instance.poll().await.unwrap_err();
-    let Fault::Trap { message } = &fault else { panic!("{fault:?}") };
+    let Fault::Trap { message } = &fault else {
+        panic!("{fault:?}")
+    };
     assert!(message.contains("unreachable"), "{message}");
     assert!(fault.kills_instance());
 }
@@ -111,10 +129,19 @@ async fn a_huge_batch_hits_the_per_call_cap() {
     let plugin = Arc::new(runtime.load(&package).unwrap());
     let machine = common::machine("m1", "hostile-driver");
     let context = common::context(&plugin, &machine, &[("behaviour", "huge-batch")]);
-    let mut instance = DriverInstance::start(&runtime, plugin, context).await.unwrap();
+    let mut instance = DriverInstance::start(&runtime, plugin, context)
+        .await
+        .unwrap();
     instance.open(&machine).await.unwrap();
     let fault = instance.poll().await.unwrap_err();
-    let Fault::OutputTooLarge { items, bytes, cap_bytes } = fault else { panic!("{fault:?}") };
+    let Fault::OutputTooLarge {
+        items,
+        bytes,
+        cap_bytes,
+    } = fault
+    else {
+        panic!("{fault:?}")
+    };
     assert_eq!((items, cap_bytes), (20_000, 256 << 10));
     assert!(bytes > cap_bytes);
 }
@@ -132,7 +159,9 @@ async fn state_beyond_its_cap_is_refused_as_a_reported_error() {
     let runtime = common::runtime();
     let mut instance = hostile(&runtime, "state-flood").await;
     let fault = instance.poll().await.unwrap_err();
-    let Fault::Plugin { code, message } = &fault else { panic!("{fault:?}") };
+    let Fault::Plugin { code, message } = &fault else {
+        panic!("{fault:?}")
+    };
     assert_eq!(code, "denied");
     assert!(message.contains("exceeds the per-call cap"), "{message}");
     assert!(!fault.kills_instance());
@@ -155,7 +184,9 @@ async fn a_capability_not_granted_is_denied_at_the_call() {
     let machine = common::machine("m1", "hostile-driver");
     let mut context = common::context(&plugin, &machine, &[("behaviour", "state-flood")]);
     context.grants.clear();
-    let mut instance = DriverInstance::start(&runtime, Arc::clone(&plugin), context).await.unwrap();
+    let mut instance = DriverInstance::start(&runtime, Arc::clone(&plugin), context)
+        .await
+        .unwrap();
     instance.open(&machine).await.unwrap();
     let fault = instance.poll().await.unwrap_err();
     assert_eq!(
@@ -179,14 +210,21 @@ async fn connect_report(
     let plugin = common::load(&runtime, "hostile-driver");
     let mut machine = common::machine("m1", "hostile-driver");
     machine.endpoints = endpoints;
-    let mut context =
-        common::context(&plugin, &machine, &[("behaviour", "connect"), ("endpoint", endpoint)]);
+    let mut context = common::context(
+        &plugin,
+        &machine,
+        &[("behaviour", "connect"), ("endpoint", endpoint)],
+    );
     context.endpoints = machine.endpoints.clone();
     context.network.allow_loopback = allow_loopback;
     if !grant {
-        context.grants.remove(&chatter_runtime::manifest::Capability::MachineNetwork);
+        context
+            .grants
+            .remove(&chatter_runtime::manifest::Capability::MachineNetwork);
     }
-    let mut instance = DriverInstance::start(&runtime, plugin, context).await.unwrap();
+    let mut instance = DriverInstance::start(&runtime, plugin, context)
+        .await
+        .unwrap();
     instance.open(&machine).await.unwrap();
     let batch = instance.poll().await.unwrap();
     match &batch[0].value {
@@ -196,7 +234,11 @@ async fn connect_report(
 }
 
 fn endpoint(name: &str, host: &str, port: u16) -> chatter_model::Endpoint {
-    chatter_model::Endpoint { name: name.into(), host: host.into(), port }
+    chatter_model::Endpoint {
+        name: name.into(),
+        host: host.into(),
+        port,
+    }
 }
 
 /// A TCP server on loopback that answers each connection with one line.
@@ -217,23 +259,43 @@ async fn greeter() -> u16 {
 #[tokio::test]
 async fn a_driver_reaches_its_machine_when_the_operator_allows_loopback() {
     let port = greeter().await;
-    let report = connect_report(vec![endpoint("adapter", "127.0.0.1", port)], "adapter", true, true).await;
+    let report = connect_report(
+        vec![endpoint("adapter", "127.0.0.1", port)],
+        "adapter",
+        true,
+        true,
+    )
+    .await;
     assert_eq!(report, "reply: * PONG 10000\n");
 }
 
 #[tokio::test]
 async fn loopback_is_refused_by_default() {
     let port = greeter().await;
-    let report = connect_report(vec![endpoint("adapter", "127.0.0.1", port)], "adapter", false, true).await;
+    let report = connect_report(
+        vec![endpoint("adapter", "127.0.0.1", port)],
+        "adapter",
+        false,
+        true,
+    )
+    .await;
     assert_eq!(
         report,
-        format!("ErrorCode::Denied: 127.0.0.1:{port} resolves to 127.0.0.1, a loopback address (the operator has not allowed loopback)")
+        format!(
+            "ErrorCode::Denied: 127.0.0.1:{port} resolves to 127.0.0.1, a loopback address (the operator has not allowed loopback)"
+        )
     );
 }
 
 #[tokio::test]
 async fn the_cloud_metadata_address_is_refused() {
-    let report = connect_report(vec![endpoint("agent", "169.254.169.254", 80)], "agent", true, true).await;
+    let report = connect_report(
+        vec![endpoint("agent", "169.254.169.254", 80)],
+        "agent",
+        true,
+        true,
+    )
+    .await;
     assert_eq!(
         report,
         "ErrorCode::Denied: 169.254.169.254:80 resolves to 169.254.169.254, a link-local or cloud metadata address"
@@ -243,15 +305,33 @@ async fn the_cloud_metadata_address_is_refused() {
 #[tokio::test]
 async fn an_endpoint_outside_the_machine_record_does_not_exist() {
     let port = greeter().await;
-    let report = connect_report(vec![endpoint("adapter", "127.0.0.1", port)], "ssh", true, true).await;
-    assert_eq!(report, "ErrorCode::Denied: the machine has no endpoint called `ssh`");
+    let report = connect_report(
+        vec![endpoint("adapter", "127.0.0.1", port)],
+        "ssh",
+        true,
+        true,
+    )
+    .await;
+    assert_eq!(
+        report,
+        "ErrorCode::Denied: the machine has no endpoint called `ssh`"
+    );
 }
 
 #[tokio::test]
 async fn the_network_needs_its_grant() {
     let port = greeter().await;
-    let report = connect_report(vec![endpoint("adapter", "127.0.0.1", port)], "adapter", true, false).await;
-    assert_eq!(report, "ErrorCode::Denied: the `machine-network` capability is not granted to this plugin");
+    let report = connect_report(
+        vec![endpoint("adapter", "127.0.0.1", port)],
+        "adapter",
+        true,
+        false,
+    )
+    .await;
+    assert_eq!(
+        report,
+        "ErrorCode::Denied: the `machine-network` capability is not granted to this plugin"
+    );
 }
 
 #[tokio::test]
@@ -263,13 +343,21 @@ async fn a_fuel_budget_stops_a_loop() {
     };
     let runtime = Arc::new(Runtime::new(config).unwrap());
     let package = common::package_with_manifest("hostile-driver", |m| {
-        m.replace("call-timeout-ms = 500", "call-timeout-ms = 500\nfuel = 5000000")
+        m.replace(
+            "call-timeout-ms = 500",
+            "call-timeout-ms = 500\nfuel = 5000000",
+        )
     })
     .unwrap();
     let plugin = Arc::new(runtime.load(&package).unwrap());
     let machine = common::machine("m1", "hostile-driver");
     let context = common::context(&plugin, &machine, &[("behaviour", "infinite-loop")]);
-    let mut instance = DriverInstance::start(&runtime, plugin, context).await.unwrap();
+    let mut instance = DriverInstance::start(&runtime, plugin, context)
+        .await
+        .unwrap();
     instance.open(&machine).await.unwrap();
-    assert_eq!(instance.poll().await.unwrap_err(), Fault::FuelExhausted { budget: 5_000_000 });
+    assert_eq!(
+        instance.poll().await.unwrap_err(),
+        Fault::FuelExhausted { budget: 5_000_000 }
+    );
 }

@@ -49,7 +49,10 @@ fn supervise(behaviour: &str, misbehave_after: &str, sink: Collected) -> Supervi
     let context = common::context(
         &plugin,
         &machine,
-        &[("behaviour", behaviour), ("misbehave-after", misbehave_after)],
+        &[
+            ("behaviour", behaviour),
+            ("misbehave-after", misbehave_after),
+        ],
     );
     supervise_driver(runtime, plugin, machine, context, fast_policy(), sink)
 }
@@ -57,7 +60,10 @@ fn supervise(behaviour: &str, misbehave_after: &str, sink: Collected) -> Supervi
 async fn wait_for(driver: &SupervisedDriver, done: impl Fn(&DriverHealth) -> bool) -> DriverHealth {
     let mut health = driver.watch();
     let waited = tokio::time::timeout(Duration::from_secs(30), health.wait_for(|h| done(h))).await;
-    waited.expect("the driver reached the expected state in time").unwrap().clone()
+    waited
+        .expect("the driver reached the expected state in time")
+        .unwrap()
+        .clone()
 }
 
 #[tokio::test]
@@ -75,7 +81,10 @@ async fn a_healthy_driver_is_polled_and_its_batches_delivered() {
 async fn a_crashing_driver_is_restarted_then_quarantined_and_the_fault_attributed() {
     let sink = Collected::default();
     let driver = supervise("panic", "2", sink.clone());
-    let health = wait_for(&driver, |h| matches!(h.status, DriverStatus::Quarantined { .. })).await;
+    let health = wait_for(&driver, |h| {
+        matches!(h.status, DriverStatus::Quarantined { .. })
+    })
+    .await;
 
     assert_eq!(health.restarts, 3, "restarted up to the budget of 3");
     // Each fresh instance answered two polls before panicking again: 4 instances in all.
@@ -85,27 +94,47 @@ async fn a_crashing_driver_is_restarted_then_quarantined_and_the_fault_attribute
     assert_eq!(fault.version, "0.1.0");
     assert_eq!(fault.org, "acme");
     assert_eq!(fault.machine, "mill-1");
-    assert!(matches!(fault.fault, Fault::Trap { .. }), "{:?}", fault.fault);
+    assert!(
+        matches!(fault.fault, Fault::Trap { .. }),
+        "{:?}",
+        fault.fault
+    );
     tokio::time::sleep(Duration::from_millis(50)).await;
-    assert!(driver.is_finished(), "a quarantined driver is no longer polled");
+    assert!(
+        driver.is_finished(),
+        "a quarantined driver is no longer polled"
+    );
 }
 
 #[tokio::test]
 async fn a_looping_driver_is_quarantined_for_its_deadline() {
     let driver = supervise("infinite-loop", "0", Collected::default());
-    let health = wait_for(&driver, |h| matches!(h.status, DriverStatus::Quarantined { .. })).await;
+    let health = wait_for(&driver, |h| {
+        matches!(h.status, DriverStatus::Quarantined { .. })
+    })
+    .await;
     let fault = health.last_fault.unwrap();
-    assert_eq!(fault.fault, Fault::Deadline { timeout: Duration::from_millis(500) });
+    assert_eq!(
+        fault.fault,
+        Fault::Deadline {
+            timeout: Duration::from_millis(500)
+        }
+    );
     assert_eq!(fault.message, "ran past its 500ms deadline and was stopped");
 }
 
 #[tokio::test]
 async fn reported_errors_are_retried_and_never_quarantine() {
     let driver = supervise("fail-every-poll", "0", Collected::default());
-    let health = wait_for(&driver, |h| matches!(h.status, DriverStatus::Retrying { .. })).await;
+    let health = wait_for(&driver, |h| {
+        matches!(h.status, DriverStatus::Retrying { .. })
+    })
+    .await;
     assert_eq!(
         health.status,
-        DriverStatus::Retrying { error: "reported unreachable: configured to fail every poll".into() }
+        DriverStatus::Retrying {
+            error: "reported unreachable: configured to fail every poll".into()
+        }
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let later = driver.health();

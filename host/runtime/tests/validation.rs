@@ -37,14 +37,26 @@ fn every_repository_plugin_and_example_loads() {
     for guest in chatter_guest_builds::ALL {
         let package = common::package(guest.name);
         let loaded = runtime.load(&package);
-        assert!(loaded.is_ok(), "{}: {}", guest.name, loaded.err().map(|e| e.to_string()).unwrap_or_default());
+        assert!(
+            loaded.is_ok(),
+            "{}: {}",
+            guest.name,
+            loaded.err().map(|e| e.to_string()).unwrap_or_default()
+        );
     }
 }
 
 #[test]
 fn a_file_that_is_not_wasm_is_refused() {
-    let package = PluginPackage::new(manifest(DRIVER_MANIFEST), b"#!/bin/sh\necho hi\n".to_vec(), PathBuf::from("odd.wasm"));
-    assert_eq!(load_error(&package), "odd.wasm: not a WebAssembly file (it does not start with the `\\0asm` header)");
+    let package = PluginPackage::new(
+        manifest(DRIVER_MANIFEST),
+        b"#!/bin/sh\necho hi\n".to_vec(),
+        PathBuf::from("odd.wasm"),
+    );
+    assert_eq!(
+        load_error(&package),
+        "odd.wasm: not a WebAssembly file (it does not start with the `\\0asm` header)"
+    );
 }
 
 #[test]
@@ -53,14 +65,21 @@ fn a_core_module_is_refused_with_the_way_to_build_a_component() {
     let core = b"\0asm\x01\0\0\0".to_vec();
     let package = PluginPackage::new(manifest(DRIVER_MANIFEST), core, PathBuf::from("odd.wasm"));
     let error = load_error(&package);
-    assert!(error.starts_with("odd.wasm: a core WebAssembly module, not a component"), "{error}");
+    assert!(
+        error.starts_with("odd.wasm: a core WebAssembly module, not a component"),
+        "{error}"
+    );
     assert!(error.contains("--target wasm32-wasip2"), "{error}");
 }
 
 #[test]
 fn a_component_of_another_world_is_refused() {
     let package = common::package_with_manifest("hello-integration", |m| {
-        m.replace("kind = \"integration\"", "kind = \"driver\"").replace("[capabilities.authorized-http]\nhosts = [\"api.example.com\"]\n", "")
+        m.replace("kind = \"integration\"", "kind = \"driver\"")
+            .replace(
+                "[capabilities.authorized-http]\nhosts = [\"api.example.com\"]\n",
+                "",
+            )
     })
     .unwrap();
     let error = load_error(&package);
@@ -72,7 +91,10 @@ fn a_component_of_another_world_is_refused() {
 
 #[test]
 fn a_manifest_whose_kind_does_not_match_the_component_is_refused() {
-    let package = common::package_with_manifest("hello-driver", |m| m.replace("kind = \"driver\"", "kind = \"report\"")).unwrap();
+    let package = common::package_with_manifest("hello-driver", |m| {
+        m.replace("kind = \"driver\"", "kind = \"report\"")
+    })
+    .unwrap();
     let error = load_error(&package);
     assert!(error.ends_with(
         "plugin `hello-driver` declares kind = \"report\" in its manifest, but the component implements the `driver` world"
@@ -81,7 +103,9 @@ fn a_manifest_whose_kind_does_not_match_the_component_is_refused() {
 
 #[test]
 fn a_capability_used_but_not_requested_is_refused() {
-    let package = common::package_with_manifest("hostile-driver", |m| m.replace("state = true\n", "")).unwrap();
+    let package =
+        common::package_with_manifest("hostile-driver", |m| m.replace("state = true\n", ""))
+            .unwrap();
     let error = load_error(&package);
     assert!(error.ends_with(
         "plugin `hostile-driver` uses the `state` capability but its manifest does not ask for it; add `state = true` under `[capabilities]`"
@@ -90,7 +114,10 @@ fn a_capability_used_but_not_requested_is_refused() {
 
 #[test]
 fn an_api_version_other_than_the_components_is_refused() {
-    let package = common::package_with_manifest("hello-driver", |m| m.replace("api-version = \"0.1.0\"", "api-version = \"0.1.1\"")).unwrap();
+    let package = common::package_with_manifest("hello-driver", |m| {
+        m.replace("api-version = \"0.1.0\"", "api-version = \"0.1.1\"")
+    })
+    .unwrap();
     let error = load_error(&package);
     assert!(error.ends_with(
         "plugin `hello-driver` is built against chatter:plugin@0.1.0, but its manifest says api-version 0.1.1"
@@ -99,25 +126,47 @@ fn an_api_version_other_than_the_components_is_refused() {
 
 #[test]
 fn manifest_errors_name_the_file_and_the_field() {
-    let missing = common::package_with_manifest("hello-driver", |m| m.replace("license = \"Apache-2.0\"\n", "")).unwrap_err();
-    assert!(missing.contains("examples/hello-driver/plugin.toml"), "{missing}");
+    let missing = common::package_with_manifest("hello-driver", |m| {
+        m.replace("license = \"Apache-2.0\"\n", "")
+    })
+    .unwrap_err();
+    assert!(
+        missing.contains("examples/hello-driver/plugin.toml"),
+        "{missing}"
+    );
     assert!(missing.contains("missing field `license`"), "{missing}");
 
-    let unknown = common::package_with_manifest("hello-driver", |m| m + "\n[capabilities]\nfilesystem = true\n").unwrap_err();
+    let unknown = common::package_with_manifest("hello-driver", |m| {
+        m + "\n[capabilities]\nfilesystem = true\n"
+    })
+    .unwrap_err();
     assert!(unknown.ends_with("`capabilities.filesystem` is not a known capability (known: state, machine-network, authorized-http, artifacts, machine-data)"), "{unknown}");
 }
 
 #[test]
 fn a_missing_manifest_is_named() {
     let guest = chatter_guest_builds::guest("hello-driver");
-    let error = PluginPackage::read(guest.wasm_path(), Some(Path::new("/nonexistent/plugin.toml"))).unwrap_err();
-    assert!(error.to_string().starts_with("/nonexistent/plugin.toml: cannot read the manifest"), "{error}");
+    let error = PluginPackage::read(
+        guest.wasm_path(),
+        Some(Path::new("/nonexistent/plugin.toml")),
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("/nonexistent/plugin.toml: cannot read the manifest"),
+        "{error}"
+    );
 }
 
 #[test]
 fn a_second_load_comes_from_the_artifact_cache() {
     let cache = tempfile::tempdir().unwrap();
-    let config = || RuntimeConfig { max_instances: 8, cache_dir: Some(cache.path().to_owned()), ..RuntimeConfig::default() };
+    let config = || RuntimeConfig {
+        max_instances: 8,
+        cache_dir: Some(cache.path().to_owned()),
+        ..RuntimeConfig::default()
+    };
     let package = common::package("hello-driver");
 
     let first = Runtime::new(config()).unwrap().load(&package).unwrap();

@@ -28,14 +28,23 @@ fn https_host(url: &str) -> Option<String> {
 impl authorized_http::Host for HostState {
     async fn send(&mut self, request: Request) -> Result<Response, Error> {
         require(self, Capability::AuthorizedHttp)?;
-        within_call_cap(self, "a request body", request.body.as_ref().map_or(0, Vec::len))?;
+        within_call_cap(
+            self,
+            "a request body",
+            request.body.as_ref().map_or(0, Vec::len),
+        )?;
         let Some(host) = https_host(&request.url) else {
             return Err(Error {
                 code: ErrorCode::Denied,
                 message: format!("{:?} is not an absolute https:// URL", request.url),
             });
         };
-        if !self.context.authorized_hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+        if !self
+            .context
+            .authorized_hosts
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(&host))
+        {
             return Err(Error {
                 code: ErrorCode::Denied,
                 message: format!("{host} is not one of the plugin's authorized-http hosts"),
@@ -43,7 +52,10 @@ impl authorized_http::Host for HostState {
         }
         Err(Error {
             code: ErrorCode::Denied,
-            message: format!("organization `{}` has no connection to {host}", self.identity.org),
+            message: format!(
+                "organization `{}` has no connection to {host}",
+                self.identity.org
+            ),
         })
     }
 }
@@ -54,8 +66,14 @@ mod tests {
 
     #[test]
     fn only_https_urls_have_a_host() {
-        assert_eq!(https_host("https://API.example.com:443/a?b").as_deref(), Some("api.example.com"));
-        assert_eq!(https_host("https://user@evil.com/x").as_deref(), Some("evil.com"));
+        assert_eq!(
+            https_host("https://API.example.com:443/a?b").as_deref(),
+            Some("api.example.com")
+        );
+        assert_eq!(
+            https_host("https://user@evil.com/x").as_deref(),
+            Some("evil.com")
+        );
         assert_eq!(https_host("http://api.example.com/"), None);
         assert_eq!(https_host("https:///path"), None);
     }

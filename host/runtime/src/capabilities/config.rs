@@ -16,6 +16,11 @@ impl config::Host for HostState {
     }
 
     fn entries(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        Ok(self.context.config.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        Ok(self
+            .context
+            .config
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
     }
 }

@@ -19,7 +19,10 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
 fn not_found(state: &HostState, machine: &str) -> Error {
     Error {
         code: ErrorCode::NotFound,
-        message: format!("organization `{}` has no machine `{machine}`", state.identity.org),
+        message: format!(
+            "organization `{}` has no machine `{machine}`",
+            state.identity.org
+        ),
     }
 }
 
@@ -28,15 +31,27 @@ impl machine_data::Host for HostState {
         Ok(Vec::new())
     }
 
-    fn timeline(&mut self, machine: String, _range: TimeRange) -> wasmtime::Result<Result<Vec<StateInterval>, Error>> {
+    fn timeline(
+        &mut self,
+        machine: String,
+        _range: TimeRange,
+    ) -> wasmtime::Result<Result<Vec<StateInterval>, Error>> {
         Ok(require(self, Capability::MachineData).and_then(|()| Err(not_found(self, &machine))))
     }
 
-    fn cycles(&mut self, machine: String, _range: TimeRange) -> wasmtime::Result<Result<Vec<Cycle>, Error>> {
+    fn cycles(
+        &mut self,
+        machine: String,
+        _range: TimeRange,
+    ) -> wasmtime::Result<Result<Vec<Cycle>, Error>> {
         Ok(require(self, Capability::MachineData).and_then(|()| Err(not_found(self, &machine))))
     }
 
-    fn alarms(&mut self, machine: String, _range: TimeRange) -> wasmtime::Result<Result<Vec<Alarm>, Error>> {
+    fn alarms(
+        &mut self,
+        machine: String,
+        _range: TimeRange,
+    ) -> wasmtime::Result<Result<Vec<Alarm>, Error>> {
         Ok(require(self, Capability::MachineData).and_then(|()| Err(not_found(self, &machine))))
     }
 }

@@ -32,7 +32,11 @@ pub struct NetworkPolicy {
 
 impl Default for NetworkPolicy {
     fn default() -> Self {
-        NetworkPolicy { allow_loopback: false, allow_link_local: false, max_connections: 4 }
+        NetworkPolicy {
+            allow_loopback: false,
+            allow_link_local: false,
+            max_connections: 4,
+        }
     }
 }
 
@@ -83,38 +87,83 @@ impl machine_network::Host for HostState {
             .context
             .endpoints
             .iter()
-            .map(|e| Endpoint { name: e.name.clone(), host: e.host.clone(), port: e.port })
+            .map(|e| Endpoint {
+                name: e.name.clone(),
+                host: e.host.clone(),
+                port: e.port,
+            })
             .collect())
     }
 
-    async fn connect(&mut self, name: String, timeout_ms: u32) -> Result<Resource<Connection>, Error> {
+    async fn connect(
+        &mut self,
+        name: String,
+        timeout_ms: u32,
+    ) -> Result<Resource<Connection>, Error> {
         require(self, Capability::MachineNetwork)?;
         let max = self.context.network.max_connections;
         if self.open_connections >= max {
-            return Err(error(ErrorCode::Denied, format!("already {max} open connections, the most allowed")));
+            return Err(error(
+                ErrorCode::Denied,
+                format!("already {max} open connections, the most allowed"),
+            ));
         }
-        let Some(endpoint) = self.context.endpoints.iter().find(|e| e.name == name).cloned() else {
-            return Err(error(ErrorCode::Denied, format!("the machine has no endpoint called `{name}`")));
+        let Some(endpoint) = self
+            .context
+            .endpoints
+            .iter()
+            .find(|e| e.name == name)
+            .cloned()
+        else {
+            return Err(error(
+                ErrorCode::Denied,
+                format!("the machine has no endpoint called `{name}`"),
+            ));
         };
         let timeout = Duration::from_millis(timeout_ms.into());
         let target = format!("{}:{}", endpoint.host, endpoint.port);
-        let addresses: Vec<SocketAddr> = tokio::time::timeout(timeout, tokio::net::lookup_host(&target))
-            .await
-            .map_err(|_| error(ErrorCode::Timeout, format!("resolving {target} timed out")))?
-            .map_err(|e| error(ErrorCode::Unreachable, format!("cannot resolve {target}: {e}")))?
-            .collect();
+        let addresses: Vec<SocketAddr> =
+            tokio::time::timeout(timeout, tokio::net::lookup_host(&target))
+                .await
+                .map_err(|_| error(ErrorCode::Timeout, format!("resolving {target} timed out")))?
+                .map_err(|e| {
+                    error(
+                        ErrorCode::Unreachable,
+                        format!("cannot resolve {target}: {e}"),
+                    )
+                })?
+                .collect();
         let policy = &self.context.network;
-        let allowed: Vec<SocketAddr> =
-            addresses.iter().copied().filter(|a| policy.refusal(a.ip()).is_none()).collect();
+        let allowed: Vec<SocketAddr> = addresses
+            .iter()
+            .copied()
+            .filter(|a| policy.refusal(a.ip()).is_none())
+            .collect();
         if let (None, Some(first)) = (allowed.first(), addresses.first()) {
             let why = policy.refusal(first.ip()).unwrap_or("not allowed");
-            return Err(error(ErrorCode::Denied, format!("{target} resolves to {}, {why}", first.ip())));
+            return Err(error(
+                ErrorCode::Denied,
+                format!("{target} resolves to {}, {why}", first.ip()),
+            ));
         }
         let stream = tokio::time::timeout(timeout, TcpStream::connect(&allowed[..]))
             .await
-            .map_err(|_| error(ErrorCode::Timeout, format!("connecting to {target} timed out")))?
-            .map_err(|e| error(ErrorCode::Unreachable, format!("cannot connect to {target}: {e}")))?;
-        let connection = Connection { stream, endpoint: target };
+            .map_err(|_| {
+                error(
+                    ErrorCode::Timeout,
+                    format!("connecting to {target} timed out"),
+                )
+            })?
+            .map_err(|e| {
+                error(
+                    ErrorCode::Unreachable,
+                    format!("cannot connect to {target}: {e}"),
+                )
+            })?;
+        let connection = Connection {
+            stream,
+            endpoint: target,
+        };
         let resource = self
             .table
             .push(connection)
@@ -143,23 +192,38 @@ impl HostConnection for HostState {
             connection.stream.read(&mut buffer),
         )
         .await
-        .map_err(|_| error(ErrorCode::Timeout, format!("nothing from {} in time", connection.endpoint)))?
-        .map_err(|e| error(ErrorCode::Unreachable, format!("reading from {}: {e}", connection.endpoint)))?;
+        .map_err(|_| {
+            error(
+                ErrorCode::Timeout,
+                format!("nothing from {} in time", connection.endpoint),
+            )
+        })?
+        .map_err(|e| {
+            error(
+                ErrorCode::Unreachable,
+                format!("reading from {}: {e}", connection.endpoint),
+            )
+        })?;
         buffer.truncate(read);
         Ok(buffer)
     }
 
-    async fn write(&mut self, connection: Resource<Connection>, data: Vec<u8>) -> Result<(), Error> {
+    async fn write(
+        &mut self,
+        connection: Resource<Connection>,
+        data: Vec<u8>,
+    ) -> Result<(), Error> {
         within_call_cap(self, "a network write", data.len())?;
         let connection = self
             .table
             .get_mut(&connection)
             .map_err(|e| error(ErrorCode::Internal, format!("resource table: {e}")))?;
-        connection
-            .stream
-            .write_all(&data)
-            .await
-            .map_err(|e| error(ErrorCode::Unreachable, format!("writing to {}: {e}", connection.endpoint)))
+        connection.stream.write_all(&data).await.map_err(|e| {
+            error(
+                ErrorCode::Unreachable,
+                format!("writing to {}: {e}", connection.endpoint),
+            )
+        })
     }
 
     fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
@@ -176,7 +240,14 @@ mod tests {
     #[test]
     fn default_policy_refuses_loopback_link_local_and_metadata() {
         let policy = NetworkPolicy::default();
-        for refused in ["127.0.0.1", "::1", "169.254.169.254", "fe80::1", "0.0.0.0", "::ffff:127.0.0.1"] {
+        for refused in [
+            "127.0.0.1",
+            "::1",
+            "169.254.169.254",
+            "fe80::1",
+            "0.0.0.0",
+            "::ffff:127.0.0.1",
+        ] {
             let ip: IpAddr = refused.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]));
             assert!(policy.refusal(ip).is_some(), "{refused} was allowed");
         }
@@ -188,7 +259,10 @@ mod tests {
 
     #[test]
     fn loopback_is_an_explicit_operator_setting() {
-        let policy = NetworkPolicy { allow_loopback: true, ..NetworkPolicy::default() };
+        let policy = NetworkPolicy {
+            allow_loopback: true,
+            ..NetworkPolicy::default()
+        };
         assert!(policy.refusal(IpAddr::from([127, 0, 0, 1])).is_none());
         assert!(policy.refusal(IpAddr::from([169, 254, 169, 254])).is_some());
     }

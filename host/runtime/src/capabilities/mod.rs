@@ -57,7 +57,11 @@ pub(crate) fn denied(capability: Capability) -> Error {
 
 /// Checks that the instance holds `capability`.
 pub(crate) fn require(state: &HostState, capability: Capability) -> Result<(), Error> {
-    if state.context.grants.contains(&capability) { Ok(()) } else { Err(denied(capability)) }
+    if state.context.grants.contains(&capability) {
+        Ok(())
+    } else {
+        Err(denied(capability))
+    }
 }
 
 /// Refuses a payload larger than the instance's per-call byte cap.

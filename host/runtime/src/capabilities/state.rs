@@ -31,8 +31,11 @@ impl state::Host for HostState {
         }
         let cap = self.limits.state_bytes;
         let mut entries = self.context.state.lock().map_err(|_| poisoned())?;
-        let others: usize =
-            entries.iter().filter(|(k, _)| **k != key).map(|(k, v)| k.len() + v.len()).sum();
+        let others: usize = entries
+            .iter()
+            .filter(|(k, _)| **k != key)
+            .map(|(k, v)| k.len() + v.len())
+            .sum();
         let total = others + key.len() + value.len();
         if total > cap {
             return Ok(Err(Error {
@@ -46,7 +49,11 @@ impl state::Host for HostState {
 
     fn remove(&mut self, key: String) -> wasmtime::Result<()> {
         if require(self, Capability::State).is_ok() {
-            self.context.state.lock().map_err(|_| poisoned())?.remove(&key);
+            self.context
+                .state
+                .lock()
+                .map_err(|_| poisoned())?
+                .remove(&key);
         }
         Ok(())
     }

@@ -12,7 +12,10 @@ use chatter_runtime::{InstanceContext, LoadedPlugin, PluginPackage, Runtime, Run
 
 /// A runtime sized for tests: a small pool, no cache.
 pub fn runtime() -> Arc<Runtime> {
-    let config = RuntimeConfig { max_instances: 32, ..RuntimeConfig::default() };
+    let config = RuntimeConfig {
+        max_instances: 32,
+        ..RuntimeConfig::default()
+    };
     Arc::new(Runtime::new(config).unwrap())
 }
 
@@ -23,11 +26,19 @@ pub fn package(name: &str) -> PluginPackage {
 }
 
 /// The package of a guest with its manifest text edited by `edit`.
-pub fn package_with_manifest(name: &str, edit: impl FnOnce(String) -> String) -> Result<PluginPackage, String> {
+pub fn package_with_manifest(
+    name: &str,
+    edit: impl FnOnce(String) -> String,
+) -> Result<PluginPackage, String> {
     let guest = chatter_guest_builds::guest(name);
     let text = edit(std::fs::read_to_string(guest.manifest_path()).unwrap());
-    let manifest = chatter_runtime::Manifest::parse(&text, guest.manifest_path()).map_err(|e| e.to_string())?;
-    Ok(PluginPackage::new(manifest, std::fs::read(guest.wasm_path()).unwrap(), PathBuf::from(guest.wasm)))
+    let manifest = chatter_runtime::Manifest::parse(&text, guest.manifest_path())
+        .map_err(|e| e.to_string())?;
+    Ok(PluginPackage::new(
+        manifest,
+        std::fs::read(guest.wasm_path()).unwrap(),
+        PathBuf::from(guest.wasm),
+    ))
 }
 
 /// Loads a built guest.
@@ -55,11 +66,22 @@ pub fn machine(id: &str, driver: &str) -> Machine {
 
 /// The context of `machine` for `plugin`, with the given config and every capability the
 /// manifest asks for granted.
-pub fn context(plugin: &LoadedPlugin, machine: &Machine, config: &[(&str, &str)]) -> InstanceContext {
-    let given: BTreeMap<String, String> =
-        config.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+pub fn context(
+    plugin: &LoadedPlugin,
+    machine: &Machine,
+    config: &[(&str, &str)],
+) -> InstanceContext {
+    let given: BTreeMap<String, String> = config
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let mut context = InstanceContext::for_machine(machine.org.clone(), machine.id.clone());
     context.config = plugin.manifest.resolve_config(&given).unwrap();
-    context.grants = plugin.manifest.capabilities.keys().copied().collect::<BTreeSet<Capability>>();
+    context.grants = plugin
+        .manifest
+        .capabilities
+        .keys()
+        .copied()
+        .collect::<BTreeSet<Capability>>();
     context
 }
