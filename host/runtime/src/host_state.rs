@@ -100,6 +100,14 @@ impl HostState {
     }
 }
 
+impl HostState {
+    /// How long a host function may still wait before the call in progress reaches its
+    /// deadline. Host waits are capped by it: the epoch deadline only fires in guest code.
+    pub(crate) fn remaining(&self, asked: std::time::Duration) -> std::time::Duration {
+        asked.min(self.deadline.saturating_duration_since(Instant::now()))
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {

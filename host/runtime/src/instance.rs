@@ -2,7 +2,7 @@
 //! around every call, and the translation of traps into [`Fault`]s.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chatter_model as model;
 use wasmtime::{Store, Trap, UpdateDeadline};
@@ -16,10 +16,6 @@ use crate::fault::Fault;
 use crate::host_state::{HostState, Identity, InstanceContext};
 use crate::limits::EffectiveLimits;
 use crate::package::{KindPre, LoadedPlugin};
-
-/// Extra time given to a call blocked in the host (e.g. on a socket) before it is abandoned:
-/// the epoch deadline only fires while guest code runs.
-const HOST_WAIT_GRACE: Duration = Duration::from_millis(250);
 
 /// A live driver instance.
 pub struct DriverInstance {
@@ -95,10 +91,8 @@ impl DriverInstance {
                 .collect(),
         };
         arm(&mut self.store, self.meter_fuel);
-        let timeout = self.store_timeout();
         let driver = self.bindings.chatter_plugin_machine_driver();
-        let outcome =
-            call_with_backstop(driver.call_open(&mut self.store, &machine), timeout).await;
+        let outcome = driver.call_open(&mut self.store, &machine).await;
         let model = self.finish(outcome)?;
         let items: Vec<model::DataItem> = model.data_items.into_iter().map(data_item).collect();
         let bytes: usize = items.iter().map(|i| i.id.len() + i.kind.len()).sum();
@@ -109,9 +103,8 @@ impl DriverInstance {
     /// Polls the driver for the observations made since the previous poll.
     pub async fn poll(&mut self) -> Result<Vec<model::Observation>, Fault> {
         arm(&mut self.store, self.meter_fuel);
-        let timeout = self.store_timeout();
         let driver = self.bindings.chatter_plugin_machine_driver();
-        let outcome = call_with_backstop(driver.call_poll(&mut self.store), timeout).await;
+        let outcome = driver.call_poll(&mut self.store).await;
         let batch = self.finish(outcome)?;
         let batch: Vec<model::Observation> = batch.into_iter().map(observation).collect();
         let bytes: usize = batch.iter().map(model::Observation::payload_len).sum();
@@ -119,25 +112,15 @@ impl DriverInstance {
         Ok(batch)
     }
 
-    fn store_timeout(&self) -> Duration {
-        self.store.data().limits.call_timeout + HOST_WAIT_GRACE
-    }
-
     /// Turns the outcome of a call into a value or a classified fault.
-    fn finish<T>(
-        &self,
-        outcome: Option<wasmtime::Result<Result<T, wit::Error>>>,
-    ) -> Result<T, Fault> {
+    fn finish<T>(&self, outcome: wasmtime::Result<Result<T, wit::Error>>) -> Result<T, Fault> {
         match outcome {
-            None => Err(Fault::Deadline {
-                timeout: self.store.data().limits.call_timeout,
-            }),
-            Some(Err(trap)) => Err(classify(&self.store, trap)),
-            Some(Ok(Err(error))) => Err(Fault::Plugin {
+            Err(trap) => Err(classify(&self.store, trap)),
+            Ok(Err(error)) => Err(Fault::Plugin {
                 code: code_name(error.code).to_owned(),
                 message: error.message,
             }),
-            Some(Ok(Ok(value))) => Ok(value),
+            Ok(Ok(value)) => Ok(value),
         }
     }
 
@@ -166,11 +149,6 @@ fn arm(store: &mut Store<HostState>, meter_fuel: bool) {
         // Fails only when the engine does not meter fuel; then there is nothing to arm.
         let _ = store.set_fuel(fuel.unwrap_or(u64::MAX));
     }
-}
-
-/// Runs a call with a wall-clock backstop for time spent blocked in host functions.
-async fn call_with_backstop<F: Future>(call: F, timeout: Duration) -> Option<F::Output> {
-    tokio::time::timeout(timeout, call).await.ok()
 }
 
 /// Names the limit behind a trap, using what the store recorded while the guest ran.

@@ -513,13 +513,13 @@ fn check_config_field(key: &str, field: &ConfigField) -> Result<(), String> {
     if !valid_key {
         return Err("keys may contain only lower-case letters, digits, `-` and `_`".into());
     }
-    if let Some(default) = &field.default {
-        if !value_has_type(&toml_value_text(default), field.kind) {
-            return Err(format!(
-                "has a default of the wrong type (expected {})",
-                field.kind
-            ));
-        }
+    if let Some(default) = &field.default
+        && !value_has_type(&toml_value_text(default), field.kind)
+    {
+        return Err(format!(
+            "has a default of the wrong type (expected {})",
+            field.kind
+        ));
     }
     Ok(())
 }

@@ -263,10 +263,10 @@ impl Runtime {
                 message: format!("{e:#}"),
             })?;
         tracing::debug!(plugin = %package.manifest.id, elapsed = ?started.elapsed(), "compiled plugin");
-        if let Some(cache) = &self.cache {
-            if let Err(error) = cache.store(&package.sha256, &component) {
-                tracing::warn!(plugin = %package.manifest.id, %error, "could not cache the compiled plugin");
-            }
+        if let Some(cache) = &self.cache
+            && let Err(error) = cache.store(&package.sha256, &component)
+        {
+            tracing::warn!(plugin = %package.manifest.id, %error, "could not cache the compiled plugin");
         }
         Ok((component, false))
     }

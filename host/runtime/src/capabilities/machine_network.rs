@@ -120,7 +120,7 @@ impl machine_network::Host for HostState {
                 format!("the machine has no endpoint called `{name}`"),
             ));
         };
-        let timeout = Duration::from_millis(timeout_ms.into());
+        let timeout = self.remaining(Duration::from_millis(timeout_ms.into()));
         let target = format!("{}:{}", endpoint.host, endpoint.port);
         let addresses: Vec<SocketAddr> =
             tokio::time::timeout(timeout, tokio::net::lookup_host(&target))
@@ -181,29 +181,27 @@ impl HostConnection for HostState {
         timeout_ms: u32,
     ) -> Result<Vec<u8>, Error> {
         let cap = self.limits.host_call_bytes;
+        let timeout = self.remaining(Duration::from_millis(timeout_ms.into()));
         let connection = self
             .table
             .get_mut(&connection)
             .map_err(|e| error(ErrorCode::Internal, format!("resource table: {e}")))?;
         let len = usize::try_from(max_bytes).unwrap_or(usize::MAX).min(cap);
         let mut buffer = vec![0; len];
-        let read = tokio::time::timeout(
-            Duration::from_millis(timeout_ms.into()),
-            connection.stream.read(&mut buffer),
-        )
-        .await
-        .map_err(|_| {
-            error(
-                ErrorCode::Timeout,
-                format!("nothing from {} in time", connection.endpoint),
-            )
-        })?
-        .map_err(|e| {
-            error(
-                ErrorCode::Unreachable,
-                format!("reading from {}: {e}", connection.endpoint),
-            )
-        })?;
+        let read = tokio::time::timeout(timeout, connection.stream.read(&mut buffer))
+            .await
+            .map_err(|_| {
+                error(
+                    ErrorCode::Timeout,
+                    format!("nothing from {} in time", connection.endpoint),
+                )
+            })?
+            .map_err(|e| {
+                error(
+                    ErrorCode::Unreachable,
+                    format!("reading from {}: {e}", connection.endpoint),
+                )
+            })?;
         buffer.truncate(read);
         Ok(buffer)
     }
@@ -214,16 +212,26 @@ impl HostConnection for HostState {
         data: Vec<u8>,
     ) -> Result<(), Error> {
         within_call_cap(self, "a network write", data.len())?;
+        let timeout = self.remaining(Duration::MAX);
         let connection = self
             .table
             .get_mut(&connection)
             .map_err(|e| error(ErrorCode::Internal, format!("resource table: {e}")))?;
-        connection.stream.write_all(&data).await.map_err(|e| {
-            error(
-                ErrorCode::Unreachable,
-                format!("writing to {}: {e}", connection.endpoint),
-            )
-        })
+        let endpoint = &connection.endpoint;
+        tokio::time::timeout(timeout, connection.stream.write_all(&data))
+            .await
+            .map_err(|_| {
+                error(
+                    ErrorCode::Timeout,
+                    format!("writing to {endpoint} timed out"),
+                )
+            })?
+            .map_err(|e| {
+                error(
+                    ErrorCode::Unreachable,
+                    format!("writing to {endpoint}: {e}"),
+                )
+            })
     }
 
     fn drop(&mut self, connection: Resource<Connection>) -> wasmtime::Result<()> {
