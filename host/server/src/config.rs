@@ -61,7 +61,7 @@ impl Default for ServerSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RuntimeSection {
-    /// Live plugin instances to size the pool for (at most ~16,000 per process).
+    /// Live plugin instances to size the pool for (at most ~11,000 per process: see `RuntimeConfig::max_instances`).
     pub max_instances: u32,
     /// Memory cap of one instance, in MiB (plugins may ask for less).
     pub memory_mib: u32,
