@@ -15,6 +15,7 @@ mod status;
 pub use ids::{IdError, MachineId, OrgId, PluginId};
 pub use machine::{Endpoint, Machine, Organization};
 pub use observation::{
-    Category, Condition, ConditionLevel, DataItem, Observation, StoredObservation, Timestamp, Value,
+    Category, Condition, ConditionLevel, DataItem, Observation, StoredObservation, Timestamp,
+    Value, now_ms,
 };
 pub use status::{MachineStatus, derive_status};

@@ -5,6 +5,15 @@ use serde::{Deserialize, Serialize};
 /// Nanoseconds since the Unix epoch, UTC.
 pub type Timestamp = i64;
 
+/// The current time in milliseconds since the Unix epoch, as the API reports times of events
+/// the host itself observes (installs, polls, faults).
+pub fn now_ms() -> i64 {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// The MTConnect category of a data item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

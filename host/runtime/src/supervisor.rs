@@ -8,7 +8,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use chatter_model::{DataItem, Machine, Observation};
 use serde::Serialize;
@@ -303,7 +303,7 @@ impl<S: ObservationSink> Supervisor<S> {
             h.status = DriverStatus::Running;
             h.polls += 1;
             h.observations += count;
-            h.last_poll_ms = Some(now_ms());
+            h.last_poll_ms = Some(chatter_model::now_ms());
         });
     }
 
@@ -321,7 +321,7 @@ impl<S: ObservationSink> Supervisor<S> {
         let manifest = &self.plugin.manifest;
         tracing::warn!(kind = fault.kind(), %fault, "driver fault");
         let record = FaultRecord {
-            at_ms: now_ms(),
+            at_ms: chatter_model::now_ms(),
             plugin: manifest.id.to_string(),
             version: manifest.version.clone(),
             org: self.machine.org.to_string(),
@@ -344,11 +344,4 @@ impl<S: ObservationSink> Supervisor<S> {
         self.health.send_modify(change);
         self.sink.health_changed(&self.health.borrow());
     }
-}
-
-fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use chatter_model::{
     DataItem, Machine, MachineId, Observation, OrgId, PluginId, StoredObservation,
@@ -273,7 +273,8 @@ impl ObservationSink for MachineSink {
                     observation,
                 })
                 .collect();
-            self.live.apply(&self.org, &self.machine, &stored, now_ms());
+            self.live
+                .apply(&self.org, &self.machine, &stored, chatter_model::now_ms());
         }
         self.save_state().await
     }
@@ -282,11 +283,4 @@ impl ObservationSink for MachineSink {
         self.live
             .set_driver_health(&self.org, &self.machine, health.clone());
     }
-}
-
-fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

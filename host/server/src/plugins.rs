@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use chatter_model::PluginId;
 use chatter_runtime::{LoadError, LoadedPlugin, Manifest, ManifestError, PluginPackage, Runtime};
@@ -45,7 +44,7 @@ pub async fn install(
         description: manifest.description.clone(),
         component_sha256: package.sha256.clone(),
         manifest_toml: manifest_text.to_owned(),
-        installed_at_ms: now_ms(),
+        installed_at_ms: chatter_model::now_ms(),
     };
     store.put_plugin(&install, &package.wasm).await?;
     tracing::info!(plugin = %install.id, version = %install.version, "plugin installed");
@@ -70,11 +69,4 @@ pub async fn load_installed(
     let manifest = Manifest::parse(&install.manifest_toml, &label)?;
     let package = PluginPackage::new(manifest, wasm, label.with_file_name("component.wasm"));
     Ok(Arc::new(runtime.load(&package)?))
-}
-
-fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
