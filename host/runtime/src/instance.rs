@@ -76,6 +76,7 @@ impl DriverInstance {
     }
 
     /// Opens the machine; returns the data items the driver declares.
+    #[tracing::instrument(name = "plugin.open", level = "debug", skip_all)]
     pub async fn open(&mut self, machine: &model::Machine) -> Result<Vec<model::DataItem>, Fault> {
         let machine = WitMachine {
             id: machine.id.to_string(),
@@ -101,6 +102,7 @@ impl DriverInstance {
     }
 
     /// Polls the driver for the observations made since the previous poll.
+    #[tracing::instrument(name = "plugin.poll", level = "trace", skip_all)]
     pub async fn poll(&mut self) -> Result<Vec<model::Observation>, Fault> {
         arm(&mut self.store, self.meter_fuel);
         let driver = self.bindings.chatter_plugin_machine_driver();
