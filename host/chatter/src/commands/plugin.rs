@@ -113,7 +113,7 @@ fn single_plugin_runtime(config: RuntimeConfig) -> anyhow::Result<Runtime> {
 fn check(component: &Path, manifest: Option<&Path>) -> anyhow::Result<()> {
     let package = PluginPackage::read(component, manifest)?;
     let runtime = single_plugin_runtime(RuntimeConfig::default())?;
-    eprintln!("Compiling {}…", component.display());
+    eprintln!("Checking {}…", component.display());
     runtime.load(&package)?;
     println!("ok: {}", summary(&package.manifest, &package.sha256));
     Ok(())
@@ -131,7 +131,7 @@ async fn add(
     let package = PluginPackage::read(component, Some(manifest_path))?;
     let store = super::serve::open_store(config)?;
     let runtime = single_plugin_runtime(config.runtime_config())?;
-    eprintln!("Compiling {}…", component.display());
+    eprintln!("Checking {}…", component.display());
     chatter_server::plugins::install(store.as_ref(), &runtime, &package, &manifest_text).await?;
     println!("installed: {}", summary(&package.manifest, &package.sha256));
     Ok(())
