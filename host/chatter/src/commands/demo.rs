@@ -50,11 +50,34 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         .or_else(|| temporary.as_ref().map(|t| t.path().to_owned()))
         .unwrap_or_default();
     let config = demo_config(&args, data_dir)?;
-    super::tokio_runtime()?.block_on(async {
+    let tokio = super::tokio_runtime()?;
+    let served = tokio.block_on(async {
         let store = super::serve::open_store(&config)?;
         install_simulator(&config, &store).await?;
         super::serve::serve_store(config, store).await
-    })
+    });
+    // Stop every task (and with them the store) before removing its folder.
+    drop(tokio);
+    if let Some(folder) = temporary {
+        remove_temporary(folder);
+    }
+    served
+}
+
+/// Removes the demo's temporary data. The store's background threads may still be finishing a
+/// write for a moment after it is dropped, so one failed attempt is retried.
+fn remove_temporary(folder: tempfile::TempDir) {
+    let path = folder.path().to_owned();
+    if folder.close().is_ok() {
+        return;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    if let Err(error) = std::fs::remove_dir_all(&path) {
+        eprintln!(
+            "warning: could not remove the demo's data at {}: {error}",
+            path.display()
+        );
+    }
 }
 
 fn demo_config(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfig> {
