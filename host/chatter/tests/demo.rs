@@ -1,6 +1,8 @@
 //! `chatter demo` as the README runs it: it serves simulated machines whose state changes, and
 //! stops cleanly (removing its temporary data) when asked to.
 
+#![allow(clippy::unwrap_used)]
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
