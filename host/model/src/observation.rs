@@ -128,6 +128,11 @@ impl Observation {
 pub struct StoredObservation {
     /// Position in the machine's sequence: contiguous, starting at 1, never reused.
     pub sequence: u64,
+    /// The observation's timestamp is earlier than that of the observation stored just before
+    /// it for the same machine: the machine's clock went backwards (a reset clock, joined
+    /// captures). Such observations are kept in arrival order, never re-sorted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backwards: bool,
     /// The observation.
     #[serde(flatten)]
     pub observation: Observation,

@@ -38,6 +38,7 @@ pub mod integration {
         with: {
             "chatter:plugin/types": crate::bindings::driver::chatter::plugin::types,
             "chatter:plugin/log": crate::bindings::driver::chatter::plugin::log,
+            "chatter:plugin/diagnostics": crate::bindings::driver::chatter::plugin::diagnostics,
             "chatter:plugin/config": crate::bindings::driver::chatter::plugin::config,
             "chatter:plugin/state": crate::bindings::driver::chatter::plugin::state,
         },
@@ -54,6 +55,7 @@ pub mod report {
         with: {
             "chatter:plugin/types": crate::bindings::driver::chatter::plugin::types,
             "chatter:plugin/log": crate::bindings::driver::chatter::plugin::log,
+            "chatter:plugin/diagnostics": crate::bindings::driver::chatter::plugin::diagnostics,
             "chatter:plugin/config": crate::bindings::driver::chatter::plugin::config,
         },
     });

@@ -40,13 +40,18 @@ fn export_of(kind: PluginKind) -> &'static str {
 
 /// The `chatter:plugin` interfaces a world imports, with the capability each needs.
 fn imports_of(kind: PluginKind) -> &'static [(&'static str, Option<Capability>)] {
-    const COMMON: [(&str, Option<Capability>); 3] =
-        [("types", None), ("log", None), ("config", None)];
+    const COMMON: [(&str, Option<Capability>); 4] = [
+        ("types", None),
+        ("log", None),
+        ("diagnostics", None),
+        ("config", None),
+    ];
     match kind {
         PluginKind::Driver => &[
             COMMON[0],
             COMMON[1],
             COMMON[2],
+            COMMON[3],
             ("state", Some(Capability::State)),
             ("machine-network", Some(Capability::MachineNetwork)),
         ],
@@ -54,6 +59,7 @@ fn imports_of(kind: PluginKind) -> &'static [(&'static str, Option<Capability>)]
             COMMON[0],
             COMMON[1],
             COMMON[2],
+            COMMON[3],
             ("state", Some(Capability::State)),
             ("authorized-http", Some(Capability::AuthorizedHttp)),
             ("artifacts", Some(Capability::Artifacts)),
@@ -62,6 +68,7 @@ fn imports_of(kind: PluginKind) -> &'static [(&'static str, Option<Capability>)]
             COMMON[0],
             COMMON[1],
             COMMON[2],
+            COMMON[3],
             ("machine-data", Some(Capability::MachineData)),
         ],
     }

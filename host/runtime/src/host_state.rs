@@ -33,6 +33,8 @@ pub struct InstanceContext {
     pub state: SharedState,
     /// What the operator lets network capabilities reach.
     pub network: NetworkPolicy,
+    /// The plugin's diagnostic counters; shared so they survive restarts of the instance.
+    pub counters: SharedCounters,
 }
 
 impl InstanceContext {
@@ -47,12 +49,16 @@ impl InstanceContext {
             endpoints: Vec::new(),
             state: SharedState::default(),
             network: NetworkPolicy::default(),
+            counters: SharedCounters::default(),
         }
     }
 }
 
 /// An instance's private key-value state, shared with the supervisor so it survives restarts.
 pub type SharedState = Arc<Mutex<BTreeMap<String, Vec<u8>>>>;
+
+/// A plugin's diagnostic counters by name, shared with the supervisor.
+pub type SharedCounters = Arc<Mutex<BTreeMap<String, u64>>>;
 
 /// Identity of a running instance, for attribution.
 #[derive(Debug, Clone)]

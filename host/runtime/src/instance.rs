@@ -75,6 +75,11 @@ impl DriverInstance {
         &self.plugin
     }
 
+    /// Connections the instance holds open through `machine-network`.
+    pub fn open_connections(&self) -> usize {
+        self.store.data().open_connections
+    }
+
     /// Opens the machine; returns the data items the driver declares.
     #[tracing::instrument(name = "plugin.open", level = "debug", skip_all)]
     pub async fn open(&mut self, machine: &model::Machine) -> Result<Vec<model::DataItem>, Fault> {

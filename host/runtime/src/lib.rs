@@ -31,13 +31,14 @@ mod supervisor;
 pub use cache::ArtifactCache;
 pub use engine::{Runtime, RuntimeConfig, RuntimeError};
 pub use fault::Fault;
-pub use host_state::InstanceContext;
+pub use host_state::{InstanceContext, SharedCounters, SharedState};
 pub use instance::DriverInstance;
 pub use limits::EffectiveLimits;
 pub use manifest::{Manifest, ManifestError, PluginKind};
 pub use package::{LoadError, LoadedPlugin, PluginPackage};
 pub use supervisor::{
-    DriverHealth, DriverStatus, FaultRecord, ObservationSink, SupervisedDriver, SupervisionPolicy,
+    DriverHealth, DriverStatus, FaultRecord, ObservationSink, ReportedError, SupervisedDriver,
+    SupervisionPolicy,
     supervise_driver,
 };
 

@@ -5,7 +5,7 @@
 //! plugin: the same instance is retried with backoff and never quarantined. Traps and limit
 //! hits kill the instance; each one counts against the restart budget.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -120,8 +120,25 @@ pub struct DriverHealth {
     pub observations: u64,
     /// When the last successful poll ended, in milliseconds since the Unix epoch.
     pub last_poll_ms: Option<i64>,
+    /// When a poll last returned observations, in milliseconds since the Unix epoch.
+    pub last_data_ms: Option<i64>,
+    /// Connections to the machine the instance held open after its last poll.
+    pub open_connections: usize,
+    /// The last error the driver reported (machine unreachable, protocol error), and when.
+    pub last_error: Option<ReportedError>,
     /// The most recent fault.
     pub last_fault: Option<FaultRecord>,
+    /// The driver's own diagnostic counters (bad lines, reconnections, gaps, …).
+    pub counters: BTreeMap<String, u64>,
+}
+
+/// An error a driver reported, as opposed to a fault of the plugin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportedError {
+    /// When, in milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// The error as a sentence.
+    pub message: String,
 }
 
 impl DriverHealth {
@@ -132,7 +149,11 @@ impl DriverHealth {
             polls: 0,
             observations: 0,
             last_poll_ms: None,
+            last_data_ms: None,
+            open_connections: 0,
+            last_error: None,
             last_fault: None,
+            counters: BTreeMap::new(),
         }
     }
 }
@@ -259,7 +280,8 @@ impl<S: ObservationSink> Supervisor<S> {
         }
     }
 
-    /// Polls until the instance faults.
+    /// Polls until the instance faults. State a failed poll changed is rolled back, so a
+    /// driver's checkpoint never runs ahead of the observations the store accepted.
     async fn serve(&self, mut instance: DriverInstance) -> Fault {
         self.update(|h| h.status = DriverStatus::Running);
         let mut ticks = tokio::time::interval(self.policy.poll_interval);
@@ -267,18 +289,41 @@ impl<S: ObservationSink> Supervisor<S> {
         let mut failures = 0;
         loop {
             ticks.tick().await;
-            match instance.poll().await {
+            let checkpoint = self.state_snapshot();
+            let polled = instance.poll().await;
+            let connections = instance.open_connections();
+            self.update(|h| h.open_connections = connections);
+            match polled {
                 Ok(batch) => {
                     failures = 0;
                     self.deliver(batch).await;
                 }
-                Err(fault) if !fault.kills_instance() => {
+                Err(fault) => {
+                    self.restore_state(checkpoint);
+                    if fault.kills_instance() {
+                        return fault;
+                    }
                     failures += 1;
                     self.retry_later(&fault, failures).await;
                 }
-                Err(fault) => return fault,
             }
         }
+    }
+
+    fn state_snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        self.context
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn restore_state(&self, checkpoint: BTreeMap<String, Vec<u8>>) {
+        *self
+            .context
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = checkpoint;
     }
 
     async fn declare(&self, items: Vec<DataItem>) {
@@ -299,11 +344,15 @@ impl<S: ObservationSink> Supervisor<S> {
             tracing::error!(%error, "could not store a batch of observations; retrying");
             tokio::time::sleep(self.backoff(failures)).await;
         }
+        let now = chatter_model::now_ms();
         self.update(|h| {
             h.status = DriverStatus::Running;
             h.polls += 1;
             h.observations += count;
-            h.last_poll_ms = Some(chatter_model::now_ms());
+            h.last_poll_ms = Some(now);
+            if count > 0 {
+                h.last_data_ms = Some(now);
+            }
         });
     }
 
@@ -312,7 +361,11 @@ impl<S: ObservationSink> Supervisor<S> {
         self.update(|h| {
             h.status = DriverStatus::Retrying {
                 error: fault.to_string(),
-            }
+            };
+            h.last_error = Some(ReportedError {
+                at_ms: chatter_model::now_ms(),
+                message: fault.to_string(),
+            });
         });
         tokio::time::sleep(self.backoff(failures)).await;
     }
@@ -341,7 +394,16 @@ impl<S: ObservationSink> Supervisor<S> {
     }
 
     fn update(&self, change: impl FnOnce(&mut DriverHealth)) {
-        self.health.send_modify(change);
+        let counters = self
+            .context
+            .counters
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        self.health.send_modify(|health| {
+            change(health);
+            health.counters = counters;
+        });
         self.sink.health_changed(&self.health.borrow());
     }
 }

@@ -270,6 +270,7 @@ impl ObservationSink for MachineSink {
                 .zip(batch)
                 .map(|(sequence, observation)| StoredObservation {
                     sequence,
+                    backwards: false,
                     observation,
                 })
                 .collect();

@@ -28,6 +28,7 @@ pub mod integration {
         with: {
             "chatter:plugin/types@0.1.0": crate::bindings::driver::chatter::plugin::types,
             "chatter:plugin/log@0.1.0": crate::bindings::driver::chatter::plugin::log,
+            "chatter:plugin/diagnostics@0.1.0": crate::bindings::driver::chatter::plugin::diagnostics,
             "chatter:plugin/config@0.1.0": crate::bindings::driver::chatter::plugin::config,
             "chatter:plugin/state@0.1.0": crate::bindings::driver::chatter::plugin::state,
         },
@@ -45,6 +46,7 @@ pub mod report {
         with: {
             "chatter:plugin/types@0.1.0": crate::bindings::driver::chatter::plugin::types,
             "chatter:plugin/log@0.1.0": crate::bindings::driver::chatter::plugin::log,
+            "chatter:plugin/diagnostics@0.1.0": crate::bindings::driver::chatter::plugin::diagnostics,
             "chatter:plugin/config@0.1.0": crate::bindings::driver::chatter::plugin::config,
         },
     });

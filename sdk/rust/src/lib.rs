@@ -44,7 +44,7 @@
 //!
 //! The host calls [`Driver::open`] once per machine (and again after a restart), then
 //! [`Driver::poll`] on the machine's schedule. Everything a plugin can reach is in the modules
-//! [`log`], [`config`], [`state`] and, for drivers, [`net`]; there is no filesystem, no
+//! [`log`], [`diagnostics`], [`config`], [`state`] and, for drivers, [`net`]; there is no filesystem, no
 //! environment and no other network.
 
 #![doc(html_no_source)]
@@ -57,6 +57,7 @@ mod observation;
 mod report;
 
 pub mod config;
+pub mod diagnostics;
 pub mod log;
 pub mod net;
 pub mod state;

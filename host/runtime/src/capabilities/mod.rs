@@ -10,6 +10,7 @@
 pub mod artifacts;
 pub mod authorized_http;
 pub mod config;
+pub mod diagnostics;
 pub mod log;
 pub mod machine_data;
 pub mod machine_network;
@@ -29,6 +30,7 @@ pub(crate) fn linker_for(engine: &Engine, kind: PluginKind) -> wasmtime::Result<
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     types::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |s| s)?;
     log::add_to_linker(&mut linker)?;
+    diagnostics::add_to_linker(&mut linker)?;
     config::add_to_linker(&mut linker)?;
     match kind {
         PluginKind::Driver => {

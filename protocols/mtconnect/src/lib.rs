@@ -1,0 +1,2 @@
+//! MTConnect without I/O: parsers and writers shared by the `shdr` and `mtconnect` driver
+//! plugins (compiled to WebAssembly) and by the host's replay tools (compiled natively).
