@@ -38,8 +38,7 @@ pub use manifest::{Manifest, ManifestError, PluginKind};
 pub use package::{LoadError, LoadedPlugin, PluginPackage};
 pub use supervisor::{
     DriverHealth, DriverStatus, FaultRecord, ObservationSink, ReportedError, SupervisedDriver,
-    SupervisionPolicy,
-    supervise_driver,
+    SupervisionPolicy, supervise_driver,
 };
 
 /// The version of the WIT package `chatter:plugin` this host implements.

@@ -192,6 +192,7 @@ pub(crate) fn decode_latest(
         let observation = decode_observation_record(record)?;
         Ok(StoredObservation {
             sequence: u64::from_be_bytes(*sequence),
+            backwards: false,
             observation,
         })
     };

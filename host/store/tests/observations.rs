@@ -36,6 +36,7 @@ async fn sequence_numbers_start_at_one_and_are_contiguous() {
         .zip(samples(0, 5))
         .map(|(sequence, observation)| StoredObservation {
             sequence,
+            backwards: false,
             observation,
         })
         .collect();
@@ -160,10 +161,12 @@ async fn the_latest_value_of_each_data_item_is_kept_sorted_by_data_item() {
         [
             StoredObservation {
                 sequence: 3,
+                backwards: false,
                 observation: event("exec", 2, "ACTIVE")
             },
             StoredObservation {
                 sequence: 4,
+                backwards: false,
                 observation: sample("load", 3, 0.75)
             },
         ]

@@ -109,6 +109,7 @@ impl SledStore {
                 let sequence_bytes = key.get(prefix.len()..).unwrap_or_default();
                 Ok(StoredObservation {
                     sequence: codec::decode_u64(table.name, &key, sequence_bytes)?,
+                    backwards: false,
                     observation: codec::decode_observation(table.name, &key, &value)?,
                 })
             })
