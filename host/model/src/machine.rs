@@ -43,4 +43,12 @@ pub struct Machine {
     pub endpoints: Vec<Endpoint>,
     /// How often the driver is polled, in milliseconds.
     pub poll_interval_ms: u32,
+    /// Whether the driver runs. A stopped machine keeps its configuration and its data.
+    #[serde(default = "running_by_default")]
+    pub enabled: bool,
+}
+
+/// Machines saved before they could be stopped were all running.
+fn running_by_default() -> bool {
+    true
 }

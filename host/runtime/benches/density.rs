@@ -190,6 +190,7 @@ fn fixture(plugin: &LoadedPlugin, driver: &str, i: usize) -> (Machine, InstanceC
         config: BTreeMap::new(),
         endpoints: Vec::new(),
         poll_interval_ms: 1_000,
+        enabled: true,
     };
     let mut given = BTreeMap::new();
     if plugin.manifest.config.contains_key("seed") {

@@ -813,6 +813,7 @@ fn machine(driver: &str) -> Machine {
         config: BTreeMap::new(),
         endpoints: Vec::new(),
         poll_interval_ms: 1_000,
+        enabled: true,
     }
 }
 

@@ -158,9 +158,13 @@ impl DriverHealth {
     }
 }
 
-/// A driver under supervision. Dropping it stops the driver.
+/// A driver under supervision. Dropping it aborts the driver wherever it is; [`stop`] lets
+/// it finish the batch in flight first.
+///
+/// [`stop`]: SupervisedDriver::stop
 pub struct SupervisedDriver {
     health: watch::Receiver<DriverHealth>,
+    stop: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
 
@@ -175,9 +179,20 @@ impl SupervisedDriver {
         self.health.clone()
     }
 
-    /// Whether supervision has ended (only after quarantine).
+    /// Whether supervision has ended (after quarantine or a stop).
     pub fn is_finished(&self) -> bool {
         self.task.is_finished()
+    }
+
+    /// Stops the driver at its next pause between polls, so a batch being stored is stored and
+    /// the driver's state saved with it; aborts it if that takes longer than `grace`.
+    pub async fn stop(mut self, grace: Duration) {
+        // No receiver left means supervision already ended.
+        let _ = self.stop.send(true);
+        if tokio::time::timeout(grace, &mut self.task).await.is_err() {
+            tracing::warn!("driver did not stop in time; aborted");
+            self.task.abort();
+        }
     }
 }
 
@@ -197,6 +212,7 @@ pub fn supervise_driver<S: ObservationSink>(
     sink: S,
 ) -> SupervisedDriver {
     let (health_tx, health) = watch::channel(DriverHealth::new());
+    let (stop, stop_requested) = watch::channel(false);
     let span = tracing::info_span!(
         "driver",
         plugin = %plugin.manifest.id,
@@ -212,9 +228,10 @@ pub fn supervise_driver<S: ObservationSink>(
         policy,
         sink,
         health: health_tx,
+        stop_requested,
     };
     let task = tokio::spawn(supervisor.run().instrument(span));
-    SupervisedDriver { health, task }
+    SupervisedDriver { health, stop, task }
 }
 
 struct Supervisor<S> {
@@ -225,16 +242,24 @@ struct Supervisor<S> {
     policy: SupervisionPolicy,
     sink: S,
     health: watch::Sender<DriverHealth>,
+    stop_requested: watch::Receiver<bool>,
 }
+
+/// Supervision was asked to stop.
+struct Stopped;
 
 impl<S: ObservationSink> Supervisor<S> {
     async fn run(self) {
         let mut recent_restarts: VecDeque<Instant> = VecDeque::new();
         loop {
             self.update(|h| h.status = DriverStatus::Starting);
-            let fault = match self.start().await {
+            let ended = match self.start().await {
                 Ok(instance) => self.serve(instance).await,
-                Err(fault) => fault,
+                Err(stopped_or_fault) => stopped_or_fault,
+            };
+            let fault = match ended {
+                Ok(fault) => fault,
+                Err(Stopped) => return,
             };
             self.record(&fault);
 
@@ -255,17 +280,30 @@ impl<S: ObservationSink> Supervisor<S> {
                 h.status = DriverStatus::Restarting { attempt };
                 h.restarts += 1;
             });
-            tokio::time::sleep(self.backoff(attempt)).await;
+            if self.pause(self.backoff(attempt)).await.is_err() {
+                return;
+            }
         }
     }
 
-    /// Instantiates and opens, retrying reported errors with backoff; returns a fault only.
-    async fn start(&self) -> Result<DriverInstance, Fault> {
+    /// Waits for `duration`, or less when a stop is requested.
+    async fn pause(&self, duration: Duration) -> Result<(), Stopped> {
+        let mut stop = self.stop_requested.clone();
+        tokio::select! {
+            () = tokio::time::sleep(duration) => Ok(()),
+            _ = stop.wait_for(|stop| *stop) => Err(Stopped),
+        }
+    }
+
+    /// Instantiates and opens, retrying reported errors with backoff. Fails with the fault
+    /// that killed the instance (`Err(Ok(fault))`) or because a stop was requested.
+    async fn start(&self) -> Result<DriverInstance, Result<Fault, Stopped>> {
         let mut failures = 0;
         loop {
             let mut instance =
                 DriverInstance::start(&self.runtime, self.plugin.clone(), self.context.clone())
-                    .await?;
+                    .await
+                    .map_err(Ok)?;
             match instance.open(&self.machine).await {
                 Ok(items) => {
                     self.declare(items).await;
@@ -273,22 +311,27 @@ impl<S: ObservationSink> Supervisor<S> {
                 }
                 Err(fault) if !fault.kills_instance() => {
                     failures += 1;
-                    self.retry_later(&fault, failures).await;
+                    self.retry_later(&fault, failures).await.map_err(Err)?;
                 }
-                Err(fault) => return Err(fault),
+                Err(fault) => return Err(Ok(fault)),
             }
         }
     }
 
     /// Polls until the instance faults. State a failed poll changed is rolled back, so a
     /// driver's checkpoint never runs ahead of the observations the store accepted.
-    async fn serve(&self, mut instance: DriverInstance) -> Fault {
+    async fn serve(&self, mut instance: DriverInstance) -> Result<Fault, Stopped> {
         self.update(|h| h.status = DriverStatus::Running);
         let mut ticks = tokio::time::interval(self.policy.poll_interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut stop = self.stop_requested.clone();
         let mut failures = 0;
         loop {
-            ticks.tick().await;
+            tokio::select! {
+                biased;
+                _ = stop.wait_for(|stop| *stop) => return Err(Stopped),
+                _ = ticks.tick() => {}
+            }
             let checkpoint = self.state_snapshot();
             let polled = instance.poll().await;
             let connections = instance.open_connections();
@@ -301,10 +344,10 @@ impl<S: ObservationSink> Supervisor<S> {
                 Err(fault) => {
                     self.restore_state(checkpoint);
                     if fault.kills_instance() {
-                        return fault;
+                        return Ok(fault);
                     }
                     failures += 1;
-                    self.retry_later(&fault, failures).await;
+                    self.retry_later(&fault, failures).await?;
                 }
             }
         }
@@ -356,7 +399,7 @@ impl<S: ObservationSink> Supervisor<S> {
         });
     }
 
-    async fn retry_later(&self, fault: &Fault, failures: u32) {
+    async fn retry_later(&self, fault: &Fault, failures: u32) -> Result<(), Stopped> {
         tracing::warn!(%fault, failures, "driver reported an error");
         self.update(|h| {
             h.status = DriverStatus::Retrying {
@@ -367,7 +410,7 @@ impl<S: ObservationSink> Supervisor<S> {
                 message: fault.to_string(),
             });
         });
-        tokio::time::sleep(self.backoff(failures)).await;
+        self.pause(self.backoff(failures)).await
     }
 
     fn record(&self, fault: &Fault) {

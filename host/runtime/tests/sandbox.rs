@@ -361,3 +361,61 @@ async fn a_fuel_budget_stops_a_loop() {
         Fault::FuelExhausted { budget: 5_000_000 }
     );
 }
+
+/// Log output captured in memory, for checking what the host logged.
+#[derive(Clone, Default)]
+struct CapturedLog(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLog {
+    type Writer = CapturedLog;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn a_refusal_is_logged_with_the_plugin_and_organization() {
+    let log = CapturedLog::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(log.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    // Machine m1 has an adapter endpoint; the driver asks for another machine's agent.
+    let port = greeter().await;
+    let report = connect_report(
+        vec![endpoint("adapter", "127.0.0.1", port)],
+        "other-machine-agent",
+        true,
+        true,
+    )
+    .await;
+    assert!(report.starts_with("ErrorCode::Denied"), "{report}");
+
+    let written = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let refusal = written
+        .lines()
+        .find(|line| line.contains("machine-network connection refused"))
+        .unwrap_or_else(|| panic!("no refusal logged in:\n{written}"));
+    for field in [
+        "plugin=hostile-driver",
+        "org=acme",
+        "machine=\"m1\"",
+        "endpoint=other-machine-agent",
+    ] {
+        assert!(refusal.contains(field), "`{field}` missing from: {refusal}");
+    }
+}

@@ -160,3 +160,31 @@ async fn state_survives_a_restart() {
         .collect();
     assert_eq!(&values[..3], ["1", "2", "1"]);
 }
+
+#[tokio::test]
+async fn a_failed_poll_rolls_its_state_back_and_counters_reach_the_health() {
+    let sink = Collected::default();
+    let driver = supervise("checkpoint-then-fail", "0", sink.clone());
+    let health = wait_for(&driver, |h| h.polls >= 4).await;
+    let values: Vec<String> = sink
+        .batches
+        .lock()
+        .unwrap()
+        .iter()
+        .flatten()
+        .map(|o| match &o.value {
+            chatter_model::Value::Event(v) => v.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    let expected: Vec<String> = (1..=values.len()).map(|n| n.to_string()).collect();
+    assert_eq!(
+        values, expected,
+        "a checkpoint moved by a failed poll was kept"
+    );
+    assert!(health.counters["checkpoints"] >= 7, "{:?}", health.counters);
+    assert_eq!(
+        health.last_error.map(|e| e.message),
+        Some("reported unreachable: failing after moving the checkpoint".to_owned())
+    );
+}

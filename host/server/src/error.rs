@@ -25,6 +25,33 @@ impl ApiError {
         }
     }
 
+    /// 400: the request itself is malformed.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 409: the request conflicts with what exists.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 422: well-formed, but not acceptable (the message names the offending field).
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code,
+            message: message.into(),
+        }
+    }
+
     /// 500; the details go to the log, the client gets a generic message.
     pub fn internal(error: impl std::fmt::Display) -> Self {
         tracing::error!(%error, "request failed");

@@ -61,6 +61,10 @@ pub enum FleetError {
     Store(#[from] StoreError),
 }
 
+/// How long a stopping driver may take to finish the poll in flight (a poll is bounded by the
+/// plugin's call timeout; storing its batch normally takes milliseconds).
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
 /// Runs and tracks the drivers of every machine.
 pub struct Fleet {
     runtime: Arc<Runtime>,
@@ -92,8 +96,9 @@ impl Fleet {
         }
     }
 
-    /// Restores every machine's live state from the store and starts its driver. A machine
-    /// whose driver cannot start is logged and skipped; the others run.
+    /// Restores every machine's live state from the store and starts the driver of each
+    /// enabled machine. A machine whose driver cannot start is logged and skipped; the others
+    /// run.
     pub async fn start_all(&self) -> Result<Vec<FleetError>, StoreError> {
         let mut failures = Vec::new();
         for org in self.store.organizations().await? {
@@ -101,6 +106,9 @@ impl Fleet {
                 let items = self.store.data_items(&org.id, &machine.id).await?;
                 let latest = self.store.latest_observations(&org.id, &machine.id).await?;
                 self.live.restore(&org.id, &machine.id, items, latest);
+                if !machine.enabled {
+                    continue;
+                }
                 if let Err(error) = self.start_machine(&machine).await {
                     tracing::error!(%error, "driver not started");
                     failures.push(error);
@@ -110,8 +118,12 @@ impl Fleet {
         Ok(failures)
     }
 
-    /// Starts (or restarts) supervising the driver of `machine`.
-    pub async fn start_machine(&self, machine: &Machine) -> Result<(), FleetError> {
+    /// Checks that `machine` names an installed driver plugin and that its configuration fits
+    /// the plugin's schema; returns the configuration with the schema's defaults applied.
+    pub async fn validate(
+        &self,
+        machine: &Machine,
+    ) -> Result<(Arc<LoadedPlugin>, BTreeMap<String, String>), FleetError> {
         let plugin = self.plugin(machine).await?;
         let config = plugin
             .manifest
@@ -121,6 +133,14 @@ impl Fleet {
                 machine: machine.id.clone(),
                 source,
             })?;
+        Ok((plugin, config))
+    }
+
+    /// Starts (or restarts) supervising the driver of `machine`.
+    pub async fn start_machine(&self, machine: &Machine) -> Result<(), FleetError> {
+        let (plugin, config) = self.validate(machine).await?;
+        // A restart must not run two instances of one machine side by side.
+        self.stop_machine(&machine.org, &machine.id).await;
         let saved = self.store.plugin_state(&machine.org, &machine.id).await?;
         let mut context = InstanceContext::for_machine(machine.org.clone(), machine.id.clone());
         context.config = config;
@@ -157,9 +177,22 @@ impl Fleet {
         Ok(())
     }
 
-    /// Stops the driver of a machine.
-    pub fn stop_machine(&self, org: &OrgId, machine: &MachineId) {
-        self.lock_drivers().remove(&(org.clone(), machine.clone()));
+    /// Stops the driver of a machine, if it runs, letting the batch in flight be stored first.
+    /// Returns whether it ran.
+    pub async fn stop_machine(&self, org: &OrgId, machine: &MachineId) -> bool {
+        let removed = self.lock_drivers().remove(&(org.clone(), machine.clone()));
+        let Some((_, driver)) = removed else {
+            return false;
+        };
+        driver.stop(STOP_GRACE).await;
+        self.live.clear_driver_health(org, machine);
+        true
+    }
+
+    /// Whether the driver of a machine is running (or starting, retrying, quarantined).
+    pub fn is_supervised(&self, org: &OrgId, machine: &MachineId) -> bool {
+        self.lock_drivers()
+            .contains_key(&(org.clone(), machine.clone()))
     }
 
     /// The health of the driver instances of `plugin` that serve `org`'s machines.
@@ -261,16 +294,18 @@ impl ObservationSink for MachineSink {
 
     async fn deliver(&self, batch: Vec<Observation>) -> Result<(), String> {
         if !batch.is_empty() {
-            let sequences = self
+            let appended = self
                 .store
                 .append_observations(&self.org, &self.machine, &batch)
                 .await
                 .map_err(|e| e.to_string())?;
-            let stored: Vec<StoredObservation> = sequences
+            let stored: Vec<StoredObservation> = appended
+                .sequences
+                .clone()
                 .zip(batch)
                 .map(|(sequence, observation)| StoredObservation {
                     sequence,
-                    backwards: false,
+                    backwards: appended.is_backwards(sequence),
                     observation,
                 })
                 .collect();

@@ -53,6 +53,11 @@ pub async fn serve(
             .await?;
     }
     for section in &config.machines {
+        // A machine stopped through the API stays stopped across restarts.
+        let enabled = store
+            .machine(&org, &section.id)
+            .await?
+            .is_none_or(|saved| saved.enabled);
         let machine = Machine {
             org: org.clone(),
             id: section.id.clone(),
@@ -61,6 +66,7 @@ pub async fn serve(
             config: section.config.clone(),
             endpoints: section.endpoints.clone(),
             poll_interval_ms: section.poll_interval_ms,
+            enabled,
         };
         store
             .put_machine(&machine)

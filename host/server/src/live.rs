@@ -118,9 +118,13 @@ impl LiveState {
         now_ms: i64,
     ) {
         self.update(org, machine, |live| {
-            for stored in batch {
-                live.latest
-                    .insert(stored.observation.data_item.clone(), stored.clone());
+            // Newest first, so each data item is cloned once however often a batch repeats it.
+            let mut seen = std::collections::HashSet::new();
+            for stored in batch.iter().rev() {
+                let item = &stored.observation.data_item;
+                if seen.insert(item) {
+                    live.latest.insert(item.clone(), stored.clone());
+                }
             }
             live.last_update_ms = Some(now_ms);
         });
@@ -129,6 +133,11 @@ impl LiveState {
     /// Records a driver's health.
     pub fn set_driver_health(&self, org: &OrgId, machine: &MachineId, health: DriverHealth) {
         self.update(org, machine, |live| live.driver = Some(health));
+    }
+
+    /// Records that a machine's driver was stopped.
+    pub fn clear_driver_health(&self, org: &OrgId, machine: &MachineId) {
+        self.update(org, machine, |live| live.driver = None);
     }
 
     /// Forgets a machine.

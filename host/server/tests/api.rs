@@ -4,110 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use chatter_model::{Machine, MachineId, OrgId, Organization, PluginId};
-use chatter_runtime::{Manifest, PluginPackage, Runtime, RuntimeConfig};
-use chatter_server::ServerConfig;
-use chatter_server::config::MachineSection;
-use chatter_store::{SledStore, Store};
+use chatter_model::{MachineId, OrgId};
+use chatter_store::Store;
+use common::{get, shop};
 use serde_json::Value;
-
-struct Shop {
-    base: String,
-    store: Arc<SledStore>,
-    _data: tempfile::TempDir,
-}
-
-/// Serves organization `acme` with `machines` simulated machines on a random port. Organization
-/// `other` exists too, with a machine of the same id, served by no one.
-async fn shop(machines: u32) -> Shop {
-    let data = tempfile::tempdir().unwrap();
-    let mut config = ServerConfig::default();
-    config.server.data_dir = data.path().to_owned();
-    config.server.organization = OrgId::new("acme").unwrap();
-    config.machines = (1..=machines)
-        .map(|n| MachineSection {
-            id: MachineId::new(format!("mill-{n}")).unwrap(),
-            name: format!("Mill {n}"),
-            driver: PluginId::new("simulator").unwrap(),
-            poll_interval_ms: 50,
-            config: BTreeMap::from([
-                ("seed".to_owned(), n.to_string()),
-                ("speed".to_owned(), "600".to_owned()),
-            ]),
-            endpoints: Vec::new(),
-        })
-        .collect();
-
-    let store = Arc::new(SledStore::open(data.path().join("store")).unwrap());
-    let runtime = Arc::new(
-        Runtime::new(RuntimeConfig {
-            max_instances: 16,
-            ..RuntimeConfig::default()
-        })
-        .unwrap(),
-    );
-    let guest = chatter_guest_builds::guest("simulator");
-    let manifest_text = std::fs::read_to_string(guest.manifest_path()).unwrap();
-    let manifest = Manifest::parse(&manifest_text, guest.manifest_path()).unwrap();
-    let package = PluginPackage::new(
-        manifest,
-        std::fs::read(guest.wasm_path()).unwrap(),
-        PathBuf::from(guest.wasm),
-    );
-    chatter_server::plugins::install(store.as_ref(), &runtime, &package, &manifest_text)
-        .await
-        .unwrap();
-
-    let other = OrgId::new("other").unwrap();
-    store
-        .put_organization(&Organization {
-            id: other.clone(),
-            name: "Other shop".into(),
-        })
-        .await
-        .unwrap();
-    let secret = Machine {
-        org: other,
-        id: MachineId::new("mill-1").unwrap(),
-        name: "Other's secret mill".into(),
-        driver: PluginId::new("simulator").unwrap(),
-        config: BTreeMap::new(),
-        endpoints: Vec::new(),
-        poll_interval_ms: 50,
-    };
-    store.put_machine(&secret).await.unwrap();
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let served_store: Arc<dyn Store> = store.clone();
-    tokio::spawn(async move {
-        chatter_server::serve(
-            &config,
-            runtime,
-            served_store,
-            listener,
-            std::future::pending(),
-        )
-        .await
-        .unwrap();
-    });
-    Shop {
-        base,
-        store,
-        _data: data,
-    }
-}
-
-async fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn machines_are_listed_and_their_state_changes() {

@@ -100,6 +100,29 @@ impl machine_network::Host for HostState {
         name: String,
         timeout_ms: u32,
     ) -> Result<Resource<Connection>, Error> {
+        let connected = self.open_connection(&name, timeout_ms).await;
+        if let Err(refusal) = &connected
+            && refusal.code == ErrorCode::Denied
+        {
+            let id = &self.identity;
+            let machine = id.machine.as_ref().map(|m| m.as_str()).unwrap_or("-");
+            tracing::warn!(
+                plugin = %id.plugin, version = %id.version, org = %id.org, machine,
+                endpoint = %name, reason = %refusal.message,
+                "machine-network connection refused"
+            );
+        }
+        connected
+    }
+}
+
+impl HostState {
+    /// Opens a connection to the endpoint called `name` if every rule allows it.
+    async fn open_connection(
+        &mut self,
+        name: &str,
+        timeout_ms: u32,
+    ) -> Result<Resource<Connection>, Error> {
         require(self, Capability::MachineNetwork)?;
         let max = self.context.network.max_connections;
         if self.open_connections >= max {
@@ -112,7 +135,7 @@ impl machine_network::Host for HostState {
             .context
             .endpoints
             .iter()
-            .find(|e| e.name == name)
+            .find(|e| e.name == *name)
             .cloned()
         else {
             return Err(error(

@@ -61,6 +61,7 @@ pub fn machine(id: &str, driver: &str) -> Machine {
         config: BTreeMap::new(),
         endpoints: Vec::new(),
         poll_interval_ms: 10,
+        enabled: true,
     }
 }
 

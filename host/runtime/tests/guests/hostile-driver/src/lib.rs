@@ -1,7 +1,9 @@
 //! A driver that misbehaves on purpose. Its `behaviour` config picks the attack; the runtime's
 //! tests check that each one is contained, attributed and survived.
 
-use chatter_sdk::{DataItem, Driver, Error, Machine, Observation, config, log, net, now, state};
+use chatter_sdk::{
+    DataItem, Driver, Error, Machine, Observation, config, diagnostics, log, net, now, state,
+};
 
 struct Hostile {
     behaviour: String,
@@ -51,6 +53,7 @@ impl Driver for Hostile {
             }
             "fail-every-poll" => Err(Error::unreachable("configured to fail every poll")),
             "connect" => Ok(vec![connect_and_greet()]),
+            "checkpoint-then-fail" => self.checkpoint_then_fail(),
             _ => Ok(vec![self.heartbeat()]),
         }
     }
@@ -59,6 +62,22 @@ impl Driver for Hostile {
 impl Hostile {
     fn heartbeat(&self) -> Observation {
         Observation::event("polls", now(), self.polls.to_string())
+    }
+
+    /// Advances a checkpoint in state on every poll, but fails every second poll after saving
+    /// it: the host must roll the checkpoint back with the failed poll, or values go missing.
+    fn checkpoint_then_fail(&self) -> Result<Vec<Observation>, Error> {
+        let saved = state::get("checkpoint")
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.parse::<u64>().ok())
+            .unwrap_or(0);
+        let next = saved + 1;
+        state::set("checkpoint", next.to_string().as_bytes())?;
+        diagnostics::count("checkpoints", 1);
+        if self.polls % 2 == 0 {
+            return Err(Error::unreachable("failing after moving the checkpoint"));
+        }
+        Ok(vec![Observation::event("polls", now(), next.to_string())])
     }
 }
 

@@ -1,0 +1,28 @@
+//! `/api/v1/events`: server-sent events for the organization's machines.
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use super::AppState;
+
+/// Server-sent events: one `machine` event per change of a machine of this organization.
+pub(super) async fn stream(
+    State(app): State<AppState>,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let org = app.org.clone();
+    let stream = BroadcastStream::new(app.live.subscribe()).filter_map(move |event| match event {
+        Ok(event) if event.org == org => Event::default()
+            .event("machine")
+            .json_data(&event)
+            .ok()
+            .map(Ok),
+        // Other organizations' events, and gaps of a slow client, are skipped.
+        _ => None,
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

@@ -1,0 +1,383 @@
+//! `/api/v1/machines`: the organization's machines — list, detail, setup (add, replace,
+//! remove), start and stop, and their stored observations.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::Json;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chatter_model::{
+    DataItem, Endpoint, Machine, MachineId, MachineStatus, PluginId, StoredObservation,
+};
+use chatter_runtime::{DriverHealth, DriverStatus};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::fleet::FleetError;
+
+/// Shortest and longest poll interval a machine may ask for, in milliseconds.
+const POLL_INTERVAL_MS: std::ops::RangeInclusive<u32> = 10..=3_600_000;
+/// Poll interval of a machine that does not say.
+const DEFAULT_POLL_INTERVAL_MS: u32 = 1_000;
+/// Most observations one page of `/observations` returns.
+const MAX_PAGE: usize = 10_000;
+
+/// A machine in a list.
+#[derive(Serialize)]
+struct MachineSummary {
+    id: MachineId,
+    name: String,
+    driver: PluginId,
+    enabled: bool,
+    status: MachineStatus,
+    last_update_ms: Option<i64>,
+    driver_status: Option<DriverStatus>,
+}
+
+pub(super) async fn list(State(app): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let machines = app.store.machines(&app.org).await?;
+    let summaries: Vec<MachineSummary> = machines
+        .into_iter()
+        .map(|machine| {
+            let live = app.live.get(&app.org, &machine.id).unwrap_or_default();
+            MachineSummary {
+                status: live.status.unwrap_or(MachineStatus::Offline),
+                last_update_ms: live.last_update_ms,
+                driver_status: live.driver.map(|d| d.status),
+                enabled: machine.enabled,
+                id: machine.id,
+                name: machine.name,
+                driver: machine.driver,
+            }
+        })
+        .collect();
+    Ok(Json(serde_json::json!({ "machines": summaries })))
+}
+
+/// One machine in detail: its setup, live values and driver health.
+#[derive(Serialize)]
+struct MachineDetail {
+    id: MachineId,
+    name: String,
+    driver: PluginId,
+    enabled: bool,
+    endpoints: Vec<Endpoint>,
+    config: BTreeMap<String, String>,
+    poll_interval_ms: u32,
+    status: MachineStatus,
+    last_update_ms: Option<i64>,
+    data_items: Vec<DataItem>,
+    /// Latest observation of each data item, by data item id.
+    current: Vec<StoredObservation>,
+    driver_health: Option<DriverHealth>,
+}
+
+impl MachineDetail {
+    fn of(app: &AppState, machine: Machine) -> Self {
+        let live = app.live.get(&app.org, &machine.id).unwrap_or_default();
+        let mut current: Vec<StoredObservation> = live.latest.into_values().collect();
+        current.sort_by(|a, b| a.observation.data_item.cmp(&b.observation.data_item));
+        MachineDetail {
+            id: machine.id,
+            name: machine.name,
+            driver: machine.driver,
+            enabled: machine.enabled,
+            endpoints: machine.endpoints,
+            config: machine.config,
+            poll_interval_ms: machine.poll_interval_ms,
+            status: live.status.unwrap_or(MachineStatus::Offline),
+            last_update_ms: live.last_update_ms,
+            data_items: live.data_items,
+            current,
+            driver_health: live.driver,
+        }
+    }
+}
+
+pub(super) async fn get(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let machine = existing(&app, &id).await?;
+    Ok(Json(MachineDetail::of(&app, machine)))
+}
+
+/// A machine as a client describes it to add or replace it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct MachineInput {
+    id: Option<String>,
+    name: Option<String>,
+    driver: String,
+    #[serde(default)]
+    endpoints: Vec<EndpointInput>,
+    #[serde(default)]
+    config: BTreeMap<String, serde_json::Value>,
+    poll_interval_ms: Option<u32>,
+    enabled: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EndpointInput {
+    name: String,
+    host: String,
+    port: u64,
+}
+
+pub(super) async fn create(
+    State(app): State<AppState>,
+    body: Result<Json<MachineInput>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Json(input) = body.map_err(invalid_body)?;
+    let Some(id) = input.id.clone() else {
+        return Err(ApiError::unprocessable(
+            "invalid_machine",
+            "id: a machine needs an id",
+        ));
+    };
+    let machine = machine_from(&app, &id, input)?;
+    if app.store.machine(&app.org, &machine.id).await?.is_some() {
+        return Err(ApiError::conflict(
+            "machine_exists",
+            format!(
+                "a machine `{}` already exists in this organization; PUT /api/v1/machines/{} replaces it",
+                machine.id, machine.id
+            ),
+        ));
+    }
+    let machine = save_and_run(&app, machine).await?;
+    let location = format!("/api/v1/machines/{}", machine.id);
+    Ok((
+        StatusCode::CREATED,
+        [(axum::http::header::LOCATION, location)],
+        Json(MachineDetail::of(&app, machine)),
+    ))
+}
+
+pub(super) async fn replace(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    body: Result<Json<MachineInput>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Json(input) = body.map_err(invalid_body)?;
+    if let Some(given) = &input.id
+        && *given != id
+    {
+        return Err(ApiError::unprocessable(
+            "invalid_machine",
+            format!("id: `{given}` differs from the machine in the path, `{id}`"),
+        ));
+    }
+    let machine = machine_from(&app, &id, input)?;
+    let machine = save_and_run(&app, machine).await?;
+    Ok(Json(MachineDetail::of(&app, machine)))
+}
+
+pub(super) async fn remove(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let machine = existing(&app, &id).await?;
+    app.fleet.stop_machine(&app.org, &machine.id).await;
+    app.store.remove_machine(&app.org, &machine.id).await?;
+    app.live.remove(&app.org, &machine.id);
+    tracing::info!(machine = %machine.id, "machine removed");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn start(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut machine = existing(&app, &id).await?;
+    machine.enabled = true;
+    let machine = save_and_run(&app, machine).await?;
+    Ok(Json(MachineDetail::of(&app, machine)))
+}
+
+pub(super) async fn stop(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut machine = existing(&app, &id).await?;
+    machine.enabled = false;
+    app.store.put_machine(&machine).await?;
+    app.fleet.stop_machine(&app.org, &machine.id).await;
+    tracing::info!(machine = %machine.id, "machine stopped");
+    Ok(Json(MachineDetail::of(&app, machine)))
+}
+
+/// `?after=<sequence>&limit=<n>`
+#[derive(Debug, Deserialize)]
+pub(super) struct Page {
+    #[serde(default)]
+    after: u64,
+    limit: Option<usize>,
+}
+
+pub(super) async fn observations(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(page): Query<Page>,
+) -> Result<impl IntoResponse, ApiError> {
+    let machine = existing(&app, &id).await?;
+    let limit = page.limit.unwrap_or(1_000).min(MAX_PAGE);
+    let observations = app
+        .store
+        .observations(&app.org, &machine.id, page.after, limit)
+        .await?;
+    let next_after = observations.last().map_or(page.after, |o| o.sequence);
+    Ok(Json(serde_json::json!({
+        "observations": observations,
+        "next_after": next_after,
+    })))
+}
+
+/// The machine `id` of the organization, or 404.
+async fn existing(app: &AppState, id: &str) -> Result<Machine, ApiError> {
+    let unknown = || {
+        ApiError::not_found(
+            "machine_not_found",
+            format!("no machine `{id}` in this organization"),
+        )
+    };
+    let machine_id = MachineId::new(id).map_err(|_| unknown())?;
+    app.store
+        .machine(&app.org, &machine_id)
+        .await?
+        .ok_or_else(unknown)
+}
+
+/// Validates everything about `input` that does not need the driver plugin.
+fn machine_from(app: &AppState, id: &str, input: MachineInput) -> Result<Machine, ApiError> {
+    let invalid = |message: String| ApiError::unprocessable("invalid_machine", message);
+    let id = MachineId::new(id).map_err(|e| invalid(format!("id: {e}")))?;
+    let driver =
+        PluginId::new(input.driver.as_str()).map_err(|e| invalid(format!("driver: {e}")))?;
+    let poll_interval_ms = input.poll_interval_ms.unwrap_or(DEFAULT_POLL_INTERVAL_MS);
+    if !POLL_INTERVAL_MS.contains(&poll_interval_ms) {
+        return Err(invalid(format!(
+            "poll_interval_ms: {poll_interval_ms} is outside {}–{}",
+            POLL_INTERVAL_MS.start(),
+            POLL_INTERVAL_MS.end()
+        )));
+    }
+    Ok(Machine {
+        org: app.org.clone(),
+        name: input
+            .name
+            .filter(|name| !name.trim().is_empty())
+            .unwrap_or_else(|| id.to_string()),
+        id,
+        driver,
+        config: config_from(input.config).map_err(invalid)?,
+        endpoints: endpoints_from(input.endpoints).map_err(invalid)?,
+        poll_interval_ms,
+        enabled: input.enabled.unwrap_or(true),
+    })
+}
+
+/// Configuration values as the plugin schema reads them: text, with numbers and booleans in
+/// their usual spelling.
+fn config_from(
+    config: BTreeMap<String, serde_json::Value>,
+) -> Result<BTreeMap<String, String>, String> {
+    config
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                serde_json::Value::String(text) => text,
+                serde_json::Value::Number(number) => number.to_string(),
+                serde_json::Value::Bool(flag) => flag.to_string(),
+                other => {
+                    return Err(format!(
+                        "config.{key}: {other} is not a string, number or boolean"
+                    ));
+                }
+            };
+            Ok((key, text))
+        })
+        .collect()
+}
+
+fn endpoints_from(endpoints: Vec<EndpointInput>) -> Result<Vec<Endpoint>, String> {
+    let mut names = BTreeSet::new();
+    endpoints
+        .into_iter()
+        .enumerate()
+        .map(|(index, endpoint)| {
+            let at = format!("endpoints[{index}]");
+            let name = endpoint.name.trim();
+            if name.is_empty() {
+                return Err(format!("{at}.name: an endpoint needs a name"));
+            }
+            if !names.insert(name.to_owned()) {
+                return Err(format!("{at}.name: `{name}` is given twice"));
+            }
+            let host = endpoint.host.trim();
+            if host.is_empty() || host.contains(['/', ' ', '@']) {
+                return Err(format!(
+                    "{at}.host: `{host}` is not a host name or IP address"
+                ));
+            }
+            let port = u16::try_from(endpoint.port)
+                .ok()
+                .filter(|port| *port != 0)
+                .ok_or_else(|| {
+                    format!("{at}.port: {} is not a TCP port (1–65535)", endpoint.port)
+                })?;
+            Ok(Endpoint {
+                name: name.to_owned(),
+                host: host.to_owned(),
+                port,
+            })
+        })
+        .collect()
+}
+
+/// Checks the machine against its driver's manifest, saves it, and starts or stops its driver
+/// to match `enabled`. Nothing is saved when the check fails.
+async fn save_and_run(app: &AppState, machine: Machine) -> Result<Machine, ApiError> {
+    app.fleet.validate(&machine).await.map_err(setup_error)?;
+    app.store.put_machine(&machine).await?;
+    if machine.enabled {
+        app.fleet
+            .start_machine(&machine)
+            .await
+            .map_err(setup_error)?;
+        tracing::info!(machine = %machine.id, driver = %machine.driver, "machine started");
+    } else {
+        app.fleet.stop_machine(&app.org, &machine.id).await;
+    }
+    Ok(machine)
+}
+
+fn setup_error(error: FleetError) -> ApiError {
+    match error {
+        FleetError::Plugin { source, .. } => {
+            ApiError::unprocessable("unknown_driver", format!("driver: {source}"))
+        }
+        FleetError::NotADriver { plugin, kind, .. } => ApiError::unprocessable(
+            "not_a_driver",
+            format!("driver: plugin `{plugin}` is a {kind} plugin, not a driver"),
+        ),
+        FleetError::Config { source, .. } => {
+            ApiError::unprocessable("invalid_config", format!("config: {source}"))
+        }
+        FleetError::Store(error) => ApiError::from(error),
+    }
+}
+
+/// A body that is not JSON is a 400; JSON of the wrong shape a 422.
+fn invalid_body(rejection: JsonRejection) -> ApiError {
+    let message = rejection.body_text();
+    if rejection.status() == StatusCode::UNPROCESSABLE_ENTITY {
+        ApiError::unprocessable("invalid_body", message)
+    } else {
+        ApiError::bad_request("invalid_body", message)
+    }
+}

@@ -1,0 +1,76 @@
+//! The HTTP API under `/api/v1`, `/healthz`, and the live status page at `/`. Handlers are
+//! thin: they read the organization's view of the store and the live state and map it to JSON.
+//!
+//! Until accounts exist, a server serves one organization (`[server] organization`); every
+//! route reads only that organization's data, so adding sign-in later only changes how the
+//! organization is chosen.
+
+mod events;
+mod machines;
+mod plugins;
+
+use std::sync::Arc;
+
+use axum::response::Html;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chatter_model::OrgId;
+use chatter_store::Store;
+use tower_http::trace::TraceLayer;
+
+use crate::error::ApiError;
+use crate::fleet::Fleet;
+use crate::live::LiveState;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The organization served.
+    pub org: OrgId,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Live machine state.
+    pub live: LiveState,
+    /// The running drivers.
+    pub fleet: Arc<Fleet>,
+}
+
+/// The router of the whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(healthz))
+        .route(
+            "/api/v1/machines",
+            get(machines::list).post(machines::create),
+        )
+        .route(
+            "/api/v1/machines/{id}",
+            get(machines::get)
+                .put(machines::replace)
+                .delete(machines::remove),
+        )
+        .route("/api/v1/machines/{id}/start", post(machines::start))
+        .route("/api/v1/machines/{id}/stop", post(machines::stop))
+        .route(
+            "/api/v1/machines/{id}/observations",
+            get(machines::observations),
+        )
+        .route("/api/v1/plugins", get(plugins::list))
+        .route("/api/v1/events", get(events::stream))
+        .fallback(not_found)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn index() -> Html<&'static str> {
+    Html(include_str!("../../assets/index.html"))
+}
+
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("route_not_found", "no such route")
+}

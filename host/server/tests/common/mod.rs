@@ -1,0 +1,182 @@
+//! A served shop for the server's tests: organization `acme` on a random loopback port, with
+//! simulated machines and any bundled or test plugin installed, and organization `other` with
+//! a machine of the same id that nobody serves.
+
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chatter_model::{Machine, MachineId, OrgId, Organization, PluginId};
+use chatter_runtime::{Manifest, PluginPackage, Runtime, RuntimeConfig};
+use chatter_server::ServerConfig;
+use chatter_server::config::MachineSection;
+use chatter_store::{SledStore, Store};
+use serde_json::Value;
+
+/// A running server and its store.
+pub struct Shop {
+    /// `http://127.0.0.1:<port>`
+    pub base: String,
+    /// The store it serves.
+    pub store: Arc<SledStore>,
+    _data: tempfile::TempDir,
+}
+
+/// What to serve.
+pub struct ShopSetup {
+    /// Simulated machines `mill-1`… configured in the config file.
+    pub simulated: u32,
+    /// Plugins (guest names) installed besides the simulator.
+    pub plugins: &'static [&'static str],
+    /// The operator's loopback setting.
+    pub allow_loopback: bool,
+}
+
+impl Default for ShopSetup {
+    fn default() -> Self {
+        ShopSetup {
+            simulated: 0,
+            plugins: &[],
+            allow_loopback: false,
+        }
+    }
+}
+
+/// Serves `machines` simulated machines.
+pub async fn shop(machines: u32) -> Shop {
+    serve(ShopSetup {
+        simulated: machines,
+        ..ShopSetup::default()
+    })
+    .await
+}
+
+/// Serves `setup`.
+pub async fn serve(setup: ShopSetup) -> Shop {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = ServerConfig::default();
+    config.server.data_dir = data.path().to_owned();
+    config.server.organization = OrgId::new("acme").unwrap();
+    config.network.allow_loopback = setup.allow_loopback;
+    config.supervision.backoff_initial_ms = 100;
+    config.machines = (1..=setup.simulated)
+        .map(|n| MachineSection {
+            id: MachineId::new(format!("mill-{n}")).unwrap(),
+            name: format!("Mill {n}"),
+            driver: PluginId::new("simulator").unwrap(),
+            poll_interval_ms: 50,
+            config: BTreeMap::from([
+                ("seed".to_owned(), n.to_string()),
+                ("speed".to_owned(), "600".to_owned()),
+            ]),
+            endpoints: Vec::new(),
+        })
+        .collect();
+
+    let store = Arc::new(SledStore::open(data.path().join("store")).unwrap());
+    let runtime = Arc::new(
+        Runtime::new(RuntimeConfig {
+            max_instances: 16,
+            ..RuntimeConfig::default()
+        })
+        .unwrap(),
+    );
+    for guest in std::iter::once("simulator").chain(setup.plugins.iter().copied()) {
+        install(store.as_ref(), &runtime, guest).await;
+    }
+
+    let other = OrgId::new("other").unwrap();
+    store
+        .put_organization(&Organization {
+            id: other.clone(),
+            name: "Other shop".into(),
+        })
+        .await
+        .unwrap();
+    let secret = Machine {
+        org: other,
+        id: MachineId::new("mill-1").unwrap(),
+        name: "Other's secret mill".into(),
+        driver: PluginId::new("simulator").unwrap(),
+        config: BTreeMap::new(),
+        endpoints: Vec::new(),
+        poll_interval_ms: 50,
+        enabled: true,
+    };
+    store.put_machine(&secret).await.unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let served_store: Arc<dyn Store> = store.clone();
+    tokio::spawn(async move {
+        chatter_server::serve(
+            &config,
+            runtime,
+            served_store,
+            listener,
+            std::future::pending(),
+        )
+        .await
+        .unwrap();
+    });
+    Shop {
+        base,
+        store,
+        _data: data,
+    }
+}
+
+/// Installs the guest called `name`, as `chatter plugin add` would.
+async fn install(store: &SledStore, runtime: &Runtime, name: &str) {
+    let guest = chatter_guest_builds::guest(name);
+    let manifest_text = std::fs::read_to_string(guest.manifest_path()).unwrap();
+    let manifest = Manifest::parse(&manifest_text, guest.manifest_path()).unwrap();
+    let package = PluginPackage::new(
+        manifest,
+        std::fs::read(guest.wasm_path()).unwrap(),
+        PathBuf::from(guest.wasm),
+    );
+    chatter_server::plugins::install(store, runtime, &package, &manifest_text)
+        .await
+        .unwrap();
+}
+
+/// GET `url`: status and JSON body.
+pub async fn get(url: &str) -> (u16, Value) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+/// Sends `method` to `url` with a JSON body: status and JSON body (`null` when empty).
+pub async fn send(method: reqwest::Method, url: &str, body: Option<&Value>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let mut request = client.request(method, url);
+    if let Some(body) = body {
+        request = request.json(body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+    };
+    (status, body)
+}
+
+/// Polls `url` until `done` holds for its body, for at most `limit`; returns the last body.
+pub async fn wait_for(url: &str, limit: Duration, done: impl Fn(&Value) -> bool) -> Value {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let (_, body) = get(url).await;
+        if done(&body) || std::time::Instant::now() > deadline {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
