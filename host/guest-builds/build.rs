@@ -24,6 +24,21 @@ const GUESTS: &[Guest] = &[
         bundled: true,
     },
     Guest {
+        package: "shdr",
+        dir: "plugins/shdr",
+        bundled: true,
+    },
+    Guest {
+        package: "mtconnect",
+        dir: "plugins/mtconnect",
+        bundled: true,
+    },
+    Guest {
+        package: "haas-mdc",
+        dir: "plugins/haas-mdc",
+        bundled: true,
+    },
+    Guest {
         package: "hello-driver",
         dir: "examples/hello-driver",
         bundled: false,
@@ -61,7 +76,13 @@ fn main() {
         .expect("workspace root exists");
     let target_dir = root.join("target/guests");
 
-    for watched in ["wit", "sdk/rust/src", "sdk/rust/Cargo.toml", "Cargo.lock"] {
+    for watched in [
+        "wit",
+        "sdk/rust/src",
+        "sdk/rust/Cargo.toml",
+        "protocols",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     for guest in GUESTS {
