@@ -1,202 +1,87 @@
 //! How values are laid out on disk.
 //!
-//! Observations are the bulk of the data and are written thousands of times a second, so they are
+//! Observations are the bulk of the data and arrive by the hundred thousand a second, so they are
 //! postcard-encoded through private records: compact, and independent of the serde attributes the
 //! model types carry for the HTTP API (postcard cannot round-trip `skip_serializing_if` or
 //! adjacently tagged enums anyway). Metadata (organizations, machines, data items, plugin
 //! installs) is small and rarely written, so it is JSON: readable with any sled dump, and tolerant
 //! of fields added later.
+//!
+//! # Observations, format 2
+//!
+//! A sled insert costs microseconds whatever its size, so an append writes a handful of values
+//! per batch instead of one per observation. Integers are postcard varints (zigzag when signed).
+//!
+//! - **Chunks** (tree `observations`, key `org 0 machine 0 first_sequence`, the sequence number
+//!   big-endian): consecutive observations of one batch, `2 | header | record…`, the record at
+//!   offset `i` having sequence number `first_sequence + i`. The header is
+//!   `{ len, base_timestamp, items: [str], backwards: [u32], marks: [u32] }`: how many records
+//!   follow; the timestamp theirs are offsets from (the first one's); the data item ids they
+//!   refer to by index, in order of first use; the offsets of the observations whose timestamp
+//!   is earlier than that of the one stored before them (usually none); and where records 16, 32,
+//!   … begin, in bytes after the header, so that a read starting inside a chunk decodes at most
+//!   15 records it does not want. A record is `{ item: u32, timestamp offset: i64 (wrapping),
+//!   value }`: about 15 bytes for a sample. A chunk is closed once its records reach 6 KiB or
+//!   1,024 observations, so that sled's leaves (up to 17 values) stay under the size it would
+//!   write to separate blob files.
+//! - **Latest values** (tree `latest`, key `org 0 machine`): `2 |` a list of
+//!   `{ sequence: u64, backwards: bool, { data_item: str, timestamp: i64, value } }`, one per data
+//!   item, sorted by data item. Each append rewrites it once. The entry with the highest
+//!   sequence number is the machine's last observation, whose timestamp decides whether the next
+//!   one went backwards; removing a machine removes it, so a machine created again starts afresh.
+//!
+//! A value is `Sample(f64) | Event(str) | Condition { level, native_code, native_severity,
+//! qualifier, text } | Unavailable` (see `records`; variant order is the format).
+//!
+//! Format 1 (until the backwards flag) stored one record `1 | { data_item, timestamp, value }`
+//! per observation under `org 0 machine 0 sequence`, and one latest value per data item under
+//! `org 0 machine 0 data_item`. No store was deployed with it, so it is not read: its values
+//! fail to decode with "unknown record format 1".
 
-use std::borrow::Cow;
+mod chunks;
+mod latest;
+mod records;
+
 use std::collections::BTreeMap;
 
-use chatter_model::{Condition, ConditionLevel, Observation, StoredObservation, Value};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+
+pub(crate) use chunks::{ChunkBody, encode_chunks, read_chunk};
+pub(crate) use latest::{LatestValues, read_latest};
 
 use crate::error::{CodecError, StoreError};
 use crate::keys;
 
-/// First byte of every observation record, so the layout can change without a migration.
-const OBSERVATION_FORMAT_V1: u8 = 1;
+/// First byte of every chunk and latest-values record, so the layout can change again.
+const FORMAT_V2: u8 = 2;
 
-/// An observation as stored. Variant and field order is the on-disk format: only append.
-#[derive(Serialize, Deserialize)]
-struct ObservationRecord<'a> {
-    data_item: Cow<'a, str>,
-    timestamp: i64,
-    value: ValueRecord<'a>,
+/// The bytes after the format byte, which must be the current one.
+fn strip_format(bytes: &[u8]) -> Result<&[u8], CodecError> {
+    let (&format, rest) = bytes.split_first().ok_or(CodecError::Empty)?;
+    if format != FORMAT_V2 {
+        return Err(CodecError::UnknownFormat(format));
+    }
+    Ok(rest)
 }
 
-#[derive(Serialize, Deserialize)]
-enum ValueRecord<'a> {
-    Sample(f64),
-    Event(Cow<'a, str>),
-    Condition {
-        level: LevelRecord,
-        native_code: Option<Cow<'a, str>>,
-        native_severity: Option<Cow<'a, str>>,
-        qualifier: Option<Cow<'a, str>>,
-        text: Option<Cow<'a, str>>,
-    },
-    Unavailable,
-}
-
-#[derive(Serialize, Deserialize)]
-enum LevelRecord {
-    Normal,
-    Warning,
-    Fault,
-    Unavailable,
-}
-
-impl<'a> From<&'a Observation> for ObservationRecord<'a> {
-    fn from(observation: &'a Observation) -> Self {
-        ObservationRecord {
-            data_item: Cow::Borrowed(&observation.data_item),
-            timestamp: observation.timestamp,
-            value: ValueRecord::from(&observation.value),
-        }
+fn encode_error(what: &'static str) -> impl FnOnce(postcard::Error) -> StoreError {
+    move |source| StoreError::Encode {
+        what,
+        source: source.into(),
     }
 }
 
-impl<'a> From<&'a Value> for ValueRecord<'a> {
-    fn from(value: &'a Value) -> Self {
-        let borrow = |text: &'a Option<String>| text.as_deref().map(Cow::Borrowed);
-        match value {
-            Value::Sample(number) => ValueRecord::Sample(*number),
-            Value::Event(text) => ValueRecord::Event(Cow::Borrowed(text)),
-            Value::Condition(condition) => ValueRecord::Condition {
-                level: LevelRecord::from(condition.level),
-                native_code: borrow(&condition.native_code),
-                native_severity: borrow(&condition.native_severity),
-                qualifier: borrow(&condition.qualifier),
-                text: borrow(&condition.text),
-            },
-            Value::Unavailable => ValueRecord::Unavailable,
-        }
-    }
-}
-
-impl From<ConditionLevel> for LevelRecord {
-    fn from(level: ConditionLevel) -> Self {
-        match level {
-            ConditionLevel::Normal => LevelRecord::Normal,
-            ConditionLevel::Warning => LevelRecord::Warning,
-            ConditionLevel::Fault => LevelRecord::Fault,
-            ConditionLevel::Unavailable => LevelRecord::Unavailable,
-        }
-    }
-}
-
-impl From<ObservationRecord<'_>> for Observation {
-    fn from(record: ObservationRecord<'_>) -> Self {
-        Observation {
-            data_item: record.data_item.into_owned(),
-            timestamp: record.timestamp,
-            value: record.value.into(),
-        }
-    }
-}
-
-impl From<ValueRecord<'_>> for Value {
-    fn from(record: ValueRecord<'_>) -> Self {
-        let own = |text: Option<Cow<'_, str>>| text.map(Cow::into_owned);
-        match record {
-            ValueRecord::Sample(number) => Value::Sample(number),
-            ValueRecord::Event(text) => Value::Event(text.into_owned()),
-            ValueRecord::Condition {
-                level,
-                native_code,
-                native_severity,
-                qualifier,
-                text,
-            } => Value::Condition(Condition {
-                level: level.into(),
-                native_code: own(native_code),
-                native_severity: own(native_severity),
-                qualifier: own(qualifier),
-                text: own(text),
-            }),
-            ValueRecord::Unavailable => Value::Unavailable,
-        }
-    }
-}
-
-impl From<LevelRecord> for ConditionLevel {
-    fn from(level: LevelRecord) -> Self {
-        match level {
-            LevelRecord::Normal => ConditionLevel::Normal,
-            LevelRecord::Warning => ConditionLevel::Warning,
-            LevelRecord::Fault => ConditionLevel::Fault,
-            LevelRecord::Unavailable => ConditionLevel::Unavailable,
-        }
-    }
-}
-
-fn decode_error(tree: &'static str, key: &[u8]) -> impl FnOnce(CodecError) -> StoreError {
+/// Turns a codec error about the value of `key` in `tree` into a store error naming both.
+pub(crate) fn decode_error(
+    tree: &'static str,
+    key: &[u8],
+) -> impl FnOnce(CodecError) -> StoreError {
     move |source| StoreError::Decode {
         tree,
         key: keys::display(key),
         source,
     }
-}
-
-/// Encodes an observation record (format byte, then postcard).
-pub(crate) fn encode_observation(observation: &Observation) -> Result<Vec<u8>, StoreError> {
-    let bytes = vec![OBSERVATION_FORMAT_V1];
-    postcard::to_extend(&ObservationRecord::from(observation), bytes).map_err(|e| {
-        StoreError::Encode {
-            what: "an observation",
-            source: e.into(),
-        }
-    })
-}
-
-fn decode_observation_record(bytes: &[u8]) -> Result<Observation, CodecError> {
-    let (&format, record) = bytes.split_first().ok_or(CodecError::Empty)?;
-    if format != OBSERVATION_FORMAT_V1 {
-        return Err(CodecError::UnknownFormat(format));
-    }
-    Ok(postcard::from_bytes::<ObservationRecord<'_>>(record)?.into())
-}
-
-/// Decodes an observation stored under `key` of `tree`.
-pub(crate) fn decode_observation(
-    tree: &'static str,
-    key: &[u8],
-    bytes: &[u8],
-) -> Result<Observation, StoreError> {
-    decode_observation_record(bytes).map_err(decode_error(tree, key))
-}
-
-/// A latest-value entry: the sequence, then the observation record it was stored with.
-pub(crate) fn encode_latest(sequence: u64, record: &[u8]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(8 + record.len());
-    bytes.extend_from_slice(&sequence.to_be_bytes());
-    bytes.extend_from_slice(record);
-    bytes
-}
-
-/// Decodes a latest-value entry stored under `key` of `tree`.
-pub(crate) fn decode_latest(
-    tree: &'static str,
-    key: &[u8],
-    bytes: &[u8],
-) -> Result<StoredObservation, StoreError> {
-    let decode = || {
-        let (sequence, record) = bytes.split_first_chunk::<8>().ok_or(CodecError::Length {
-            expected: 8,
-            actual: bytes.len(),
-        })?;
-        let observation = decode_observation_record(record)?;
-        Ok(StoredObservation {
-            sequence: u64::from_be_bytes(*sequence),
-            backwards: false,
-            observation,
-        })
-    };
-    decode().map_err(decode_error(tree, key))
 }
 
 /// Decodes a big-endian `u64` (a sequence number or a count) stored under or as `key` of `tree`.
@@ -253,58 +138,20 @@ pub(crate) fn decode_state(
 mod tests {
     use super::*;
 
-    fn round_trip(value: Value) {
-        let observation = Observation {
-            data_item: "exec".into(),
-            timestamp: -5,
-            value,
-        };
-        let bytes = encode_observation(&observation).unwrap();
-        assert_eq!(decode_observation("t", b"k", &bytes).unwrap(), observation);
-    }
-
-    #[test]
-    fn every_value_round_trips() {
-        round_trip(Value::Sample(1.5));
-        round_trip(Value::Event("ACTIVE".into()));
-        round_trip(Value::Unavailable);
-        round_trip(Value::Condition(Condition {
-            level: ConditionLevel::Fault,
-            native_code: Some("1010".into()),
-            native_severity: None,
-            qualifier: Some("HIGH".into()),
-            text: None,
-        }));
-    }
-
-    #[test]
-    fn a_sample_takes_a_few_bytes() {
-        let observation = Observation {
-            data_item: "x".into(),
-            timestamp: 1_700_000_000_000_000_000,
-            value: Value::Sample(0.25),
-        };
-        // format + "x" + varint timestamp + variant + f64
-        assert!(encode_observation(&observation).unwrap().len() <= 1 + 2 + 10 + 1 + 8);
-    }
-
     #[test]
     fn garbage_is_an_error_naming_tree_and_key() {
-        let err = decode_observation("observations", b"o\0m\0\x01", b"\x01\xff\xff").unwrap_err();
-        assert!(
-            err.to_string().starts_with(
-                "cannot decode the value of key `o\\x00m\\x00\\x01` in tree `observations`"
-            ),
-            "{err}"
-        );
-        let err = decode_latest("latest", b"k", b"\x00").unwrap_err();
+        let name = |error| decode_error("observations", b"o\0m\0\x01")(error).to_string();
+        let err = read_chunk(1, b"\x02\xff\xff").err().unwrap();
+        assert!(name(err).starts_with(
+            "cannot decode the value of key `o\\x00m\\x00\\x01` in tree `observations`: postcard: "
+        ),);
+        let err = read_chunk(1, b"\x01\x01\x00").err().unwrap();
+        assert!(name(err).ends_with(": unknown record format 1"));
+        let err = read_latest(b"").err().unwrap();
+        assert!(name(err).ends_with(": empty record"));
+        let err = decode_u64("sequences", b"k", b"\x00").unwrap_err();
         assert!(
             err.to_string().ends_with("expected 8 bytes, found 1"),
-            "{err}"
-        );
-        let err = decode_observation("observations", b"k", b"\x07").unwrap_err();
-        assert!(
-            err.to_string().ends_with("unknown record format 7"),
             "{err}"
         );
     }

@@ -130,12 +130,33 @@ pub enum CodecError {
         /// The size it has.
         actual: usize,
     },
-    /// An observation record starts with a format version this build does not know.
+    /// A chunk of observations or a machine's latest values start with a format version this
+    /// build does not read.
     #[error("unknown record format {0}")]
     UnknownFormat(u8),
     /// The value is empty where a record was expected.
     #[error("empty record")]
     Empty,
+    /// Bytes follow the last record of a chunk: its header understates how many it holds.
+    #[error("{0} bytes after the last record the chunk header announces")]
+    Trailing(usize),
+    /// A chunk's header has no valid mark of where one of its records begins.
+    #[error("the chunk header marks no valid start of record {record}")]
+    BadMark {
+        /// The record's offset within the chunk.
+        record: u64,
+    },
+    /// A record of a chunk refers to a data item the chunk's header does not list.
+    #[error("a record refers to data item {0}, which the chunk header does not list")]
+    UnknownItem(u32),
+    /// A chunk's sequence numbers would run past the largest `u64`.
+    #[error("a chunk of {len} observations cannot start at sequence number {first}")]
+    SequenceOverflow {
+        /// The sequence number in the chunk's key.
+        first: u64,
+        /// How many observations its header announces.
+        len: u32,
+    },
 }
 
 impl StoreError {

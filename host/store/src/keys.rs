@@ -19,9 +19,10 @@ pub(crate) mod tree {
     pub(crate) const PLUGIN_STATE: &str = "plugin_state";
     /// `org 0 machine` → last assigned sequence number, big-endian `u64`.
     pub(crate) const SEQUENCES: &str = "sequences";
-    /// `org 0 machine 0 sequence` → observation record.
+    /// `org 0 machine 0 first_sequence` → a chunk: consecutive observations of the machine, the
+    /// first of which has `first_sequence` (see `codec`).
     pub(crate) const OBSERVATIONS: &str = "observations";
-    /// `org 0 machine 0 data_item` → sequence followed by observation record.
+    /// `org 0 machine` → the latest observation of each of the machine's data items (see `codec`).
     pub(crate) const LATEST: &str = "latest";
     /// `plugin` → JSON [`PluginInstall`](crate::PluginInstall).
     pub(crate) const PLUGINS: &str = "plugins";
@@ -46,14 +47,14 @@ pub(crate) fn org_prefix(org: &OrgId) -> Vec<u8> {
     key
 }
 
-/// Key of a machine, its data items, its plugin state and its sequence counter.
+/// Key of a machine, its data items, its plugin state, its sequence counter and its latest values.
 pub(crate) fn machine(org: &OrgId, machine: &MachineId) -> Vec<u8> {
     let mut key = org_prefix(org);
     key.extend_from_slice(machine.as_str().as_bytes());
     key
 }
 
-/// Prefix of a machine's observations and latest values.
+/// Prefix of a machine's observation chunks.
 pub(crate) fn series_prefix(org: &OrgId, machine_id: &MachineId) -> Vec<u8> {
     let mut key = machine(org, machine_id);
     key.push(SEPARATOR);
@@ -69,21 +70,11 @@ pub(crate) fn series_end(prefix: &[u8]) -> Vec<u8> {
     end
 }
 
-/// Key of one observation of the machine whose series prefix is `prefix`.
-pub(crate) fn observation(prefix: &[u8], sequence: u64) -> Vec<u8> {
+/// Key of the chunk starting at `first_sequence` of the machine whose series prefix is `prefix`.
+pub(crate) fn chunk(prefix: &[u8], first_sequence: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(prefix.len() + 8);
     key.extend_from_slice(prefix);
-    key.extend_from_slice(&sequence.to_be_bytes());
-    key
-}
-
-/// Key of the latest value of a data item of the machine whose series prefix is `prefix`.
-///
-/// Data item ids are free text, but they come last, after a prefix of fixed structure.
-pub(crate) fn latest(prefix: &[u8], data_item: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(prefix.len() + data_item.len());
-    key.extend_from_slice(prefix);
-    key.extend_from_slice(data_item.as_bytes());
+    key.extend_from_slice(&first_sequence.to_be_bytes());
     key
 }
 
@@ -111,10 +102,11 @@ mod tests {
     }
 
     #[test]
-    fn observation_keys_sort_by_sequence() {
+    fn chunk_keys_sort_by_sequence() {
         let prefix = series_prefix(&OrgId::new("o").unwrap(), &MachineId::new("m").unwrap());
-        assert!(observation(&prefix, 255) < observation(&prefix, 256));
-        assert!(observation(&prefix, u64::MAX) < series_end(&prefix));
+        assert!(prefix < chunk(&prefix, 0));
+        assert!(chunk(&prefix, 255) < chunk(&prefix, 256));
+        assert!(chunk(&prefix, u64::MAX) < series_end(&prefix));
     }
 
     #[test]

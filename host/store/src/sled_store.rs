@@ -8,7 +8,6 @@ mod observations;
 mod plugins;
 
 use std::collections::BTreeMap;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,7 +23,7 @@ use crate::disk_sync::DiskSync;
 use crate::error::StoreError;
 use crate::keys::{self, tree};
 use crate::locks::MachineLocks;
-use crate::store::{PluginInstall, Store};
+use crate::store::{Appended, PluginInstall, Store};
 
 /// A [`Store`] in an embedded sled database.
 ///
@@ -162,7 +161,7 @@ impl Trees {
     }
 }
 
-/// Most removals are one machine's observations; chunking bounds the memory a batch holds.
+/// Most removals are one machine's observation chunks; this bounds the memory a batch holds.
 const REMOVAL_BATCH: usize = 10_000;
 
 impl Table {
@@ -193,6 +192,14 @@ impl Table {
             .insert(key, value)
             .map(drop)
             .map_err(self.failed("writing", key))
+    }
+
+    /// Removes `key`; returns whether it was there.
+    fn remove(&self, key: &[u8]) -> Result<bool, StoreError> {
+        self.tree
+            .remove(key)
+            .map(|previous| previous.is_some())
+            .map_err(self.failed("removing", key))
     }
 
     fn get_json<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
@@ -360,9 +367,9 @@ impl Store for SledStore {
         org: &OrgId,
         machine: &MachineId,
         observations: &[Observation],
-    ) -> Result<Range<u64>, StoreError> {
+    ) -> Result<Appended, StoreError> {
         let appended = self.write_observations(org, machine, observations)?;
-        if !appended.is_empty() {
+        if !appended.sequences.is_empty() {
             self.committer.commit().await?;
         }
         Ok(appended)

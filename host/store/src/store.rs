@@ -31,6 +31,24 @@ pub struct PluginInstall {
     pub installed_at_ms: i64,
 }
 
+/// What [`Store::append_observations`] stored: the sequence numbers it gave the batch, and which
+/// observations went backwards in time.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Appended {
+    /// The sequence numbers given to the batch, one per observation, in order.
+    pub sequences: Range<u64>,
+    /// The sequence numbers of the observations stored with
+    /// [`backwards`](StoredObservation::backwards) set, ascending; usually empty.
+    pub backwards: Vec<u64>,
+}
+
+impl Appended {
+    /// Whether the observation stored under `sequence` went backwards in time.
+    pub fn is_backwards(&self, sequence: u64) -> bool {
+        self.backwards.binary_search(&sequence).is_ok()
+    }
+}
+
 /// Durable storage of organizations, machines, plugins and observations.
 ///
 /// Tenancy is absolute: every method touching an organization's data takes its [`OrgId`] and only
@@ -111,11 +129,15 @@ pub trait Store: Send + Sync + 'static {
     async fn remove_plugin(&self, plugin: &PluginId) -> Result<bool, StoreError>;
 
     /// Appends observations to the machine's sequence and returns the sequence numbers they were
-    /// given, in order.
+    /// given, in order, with those that went backwards in time.
     ///
     /// Sequence numbers start at 1, are contiguous and are never reused, whatever the
-    /// concurrency. The latest value of each data item is updated with them. An empty batch
-    /// stores nothing and returns an empty range at the next sequence number.
+    /// concurrency. An observation is stored as [`backwards`](StoredObservation::backwards) if
+    /// its timestamp is earlier than that of the observation stored just before it for the
+    /// machine, in this batch or an earlier one; a machine's first observation never is, nor is
+    /// the first of a machine created again after [`Store::remove_machine`]. The latest value of
+    /// each data item is updated with them. An empty batch stores nothing and returns an empty
+    /// range at the next sequence number.
     ///
     /// Fails with [`StoreError::UnknownMachine`] if the machine does not exist.
     async fn append_observations(
@@ -123,7 +145,7 @@ pub trait Store: Send + Sync + 'static {
         org: &OrgId,
         machine: &MachineId,
         observations: &[Observation],
-    ) -> Result<Range<u64>, StoreError>;
+    ) -> Result<Appended, StoreError>;
 
     /// Up to `limit` of the machine's observations with a sequence number above
     /// `after_sequence`, in ascending order. Pass 0 to start at the beginning.

@@ -64,7 +64,8 @@ async fn everything_written_is_read_back_after_reopening_and_sequences_continue(
         store
             .append_observations(&acme, &mill, &samples(10, 2))
             .await
-            .unwrap(),
+            .unwrap()
+            .sequences,
         11..13
     );
 }
@@ -79,9 +80,14 @@ async fn crash_child() {
     };
     let store = SledStore::open(&dir).unwrap();
     populate(&store, &["acme/mill"]).await;
+    // Batches of several chunks each.
     for round in 0..5 {
         store
-            .append_observations(&org_id("acme"), &machine_id("mill"), &samples(round * 4, 4))
+            .append_observations(
+                &org_id("acme"),
+                &machine_id("mill"),
+                &samples(round * 1000, 1000),
+            )
             .await
             .unwrap();
     }
@@ -103,15 +109,18 @@ async fn an_acknowledged_append_survives_a_crash() {
 
     let store = SledStore::open(dir.path()).unwrap();
     let (acme, mill) = (org_id("acme"), machine_id("mill"));
-    assert_eq!(store.last_sequence(&acme, &mill).await.unwrap(), 20);
-    let stored = store.observations(&acme, &mill, 0, 100).await.unwrap();
+    assert_eq!(store.last_sequence(&acme, &mill).await.unwrap(), 5000);
+    let stored = store.observations(&acme, &mill, 0, 10_000).await.unwrap();
     assert_eq!(
         stored
             .into_iter()
             .map(|o| o.observation)
             .collect::<Vec<_>>(),
-        samples(0, 20)
+        samples(0, 5000)
     );
+    let latest = store.latest_observations(&acme, &mill).await.unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(latest[0].sequence, 5000);
 }
 
 #[test]
@@ -143,12 +152,13 @@ fn a_path_that_cannot_hold_a_store_is_named_in_the_error() {
     assert!(message.starts_with(&expected), "{message}");
 }
 
-/// Overwrites the first value of `tree` with bytes no decoder accepts, the store being closed.
+/// Overwrites the first value of `tree` with bytes no decoder accepts (the current format byte of
+/// observation records, then garbage), the store being closed.
 fn corrupt_first_value(path: &Path, tree: &str) -> Vec<u8> {
     let db = open_raw(path);
     let tree = db.open_tree(tree).unwrap();
     let (key, _) = tree.first().unwrap().unwrap();
-    tree.insert(&key, &b"\x01\xff\xff\xff"[..]).unwrap();
+    tree.insert(&key, &b"\x02\xff\xff\xff"[..]).unwrap();
     db.flush().unwrap();
     key.to_vec()
 }
@@ -160,8 +170,13 @@ async fn a_corrupt_value_is_a_decode_error_naming_tree_and_key_not_a_panic() {
     {
         let store = SledStore::open(dir.path()).unwrap();
         populate(&store, &["acme/mill"]).await;
+        // Two batches, so two chunks: the first, corrupted, holds sequence 1.
         store
-            .append_observations(&acme, &mill, &samples(0, 3))
+            .append_observations(&acme, &mill, &samples(0, 1))
+            .await
+            .unwrap();
+        store
+            .append_observations(&acme, &mill, &samples(1, 2))
             .await
             .unwrap();
     }
@@ -184,7 +199,7 @@ async fn a_corrupt_value_is_a_decode_error_naming_tree_and_key_not_a_panic() {
     let expected = "cannot decode the value of key \
                     `acme\\x00mill\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x01` in tree `observations`: postcard: ";
     assert!(err.to_string().starts_with(expected), "{err}");
-    // Reading past the corrupt observation still works.
+    // Reading past the corrupt chunk still works.
     assert_eq!(
         store.observations(&acme, &mill, 1, 10).await.unwrap().len(),
         2

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chatter_model::{Observation, StoredObservation};
+use chatter_store::Appended;
 use common::*;
 
 #[tokio::test]
@@ -19,14 +20,16 @@ async fn sequence_numbers_start_at_one_and_are_contiguous() {
         store
             .append_observations(&acme, &mill, &samples(0, 3))
             .await
-            .unwrap(),
+            .unwrap()
+            .sequences,
         1..4
     );
     assert_eq!(
         store
             .append_observations(&acme, &mill, &samples(3, 2))
             .await
-            .unwrap(),
+            .unwrap()
+            .sequences,
         4..6
     );
     assert_eq!(store.last_sequence(&acme, &mill).await.unwrap(), 5);
@@ -49,14 +52,21 @@ async fn an_empty_batch_stores_nothing_and_returns_the_next_sequence_number() {
     let (acme, mill) = (org_id("acme"), machine_id("mill"));
     assert_eq!(
         store.append_observations(&acme, &mill, &[]).await.unwrap(),
-        1..1
+        Appended {
+            sequences: 1..1,
+            backwards: Vec::new()
+        }
     );
     store
         .append_observations(&acme, &mill, &samples(0, 2))
         .await
         .unwrap();
     assert_eq!(
-        store.append_observations(&acme, &mill, &[]).await.unwrap(),
+        store
+            .append_observations(&acme, &mill, &[])
+            .await
+            .unwrap()
+            .sequences,
         3..3
     );
     assert_eq!(store.last_sequence(&acme, &mill).await.unwrap(), 2);
@@ -130,6 +140,68 @@ async fn observations_are_paged_by_after_and_limit() {
 }
 
 #[tokio::test]
+async fn pages_cross_chunks_and_batches_at_any_point() {
+    let store = store_with(&["acme/mill"]).await;
+    let (acme, mill) = (org_id("acme"), machine_id("mill"));
+    // Batches far larger than a chunk, and tiny ones, so that chunks have many sizes.
+    let sizes = [10_000, 1, 3, 2_500, 1, 700];
+    let mut expected = Vec::new();
+    for size in sizes {
+        let batch = samples(expected.len() as i64, size);
+        store
+            .append_observations(&acme, &mill, &batch)
+            .await
+            .unwrap();
+        expected.extend(batch);
+    }
+    let total = expected.len() as u64;
+
+    for limit in [7, 333, 4096] {
+        let mut after = 0;
+        let mut read = Vec::new();
+        loop {
+            let page = store
+                .observations(&acme, &mill, after, limit)
+                .await
+                .unwrap();
+            let Some(last) = page.last() else { break };
+            assert!(page.len() <= limit);
+            assert_eq!(page[0].sequence, after + 1);
+            after = last.sequence;
+            read.extend(page.into_iter().map(|o| o.observation));
+        }
+        assert_eq!(read, expected, "limit {limit}");
+    }
+    // Every starting point, around the batch boundaries and inside chunks.
+    for after in [
+        0,
+        1,
+        9_999,
+        10_000,
+        10_001,
+        10_003,
+        10_004,
+        12_504,
+        total - 1,
+    ] {
+        let page = store.observations(&acme, &mill, after, 3).await.unwrap();
+        let sequences: Vec<u64> = page.iter().map(|o| o.sequence).collect();
+        let want: Vec<u64> = (after + 1..=total).take(3).collect();
+        assert_eq!(sequences, want, "after {after}");
+        for stored in page {
+            assert_eq!(stored.observation, expected[stored.sequence as usize - 1]);
+        }
+    }
+    assert!(
+        store
+            .observations(&acme, &mill, total, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn the_latest_value_of_each_data_item_is_kept_sorted_by_data_item() {
     let store = store_with(&["acme/mill"]).await;
     let (acme, mill) = (org_id("acme"), machine_id("mill"));
@@ -194,7 +266,8 @@ async fn concurrent_appends_to_one_machine_get_contiguous_gap_free_sequences() {
                     let range = store
                         .append_observations(&acme, &mill, &batch)
                         .await
-                        .unwrap();
+                        .unwrap()
+                        .sequences;
                     assert_eq!(range.end - range.start, size as u64);
                     given.push((range, batch));
                 }
@@ -290,5 +363,5 @@ fn the_store_works_across_runtimes() {
     let appended = second
         .block_on(store.append_observations(&org_id("acme"), &machine_id("mill"), &samples(0, 2)))
         .unwrap();
-    assert_eq!(appended, 1..3);
+    assert_eq!(appended.sequences, 1..3);
 }

@@ -168,7 +168,7 @@ async fn removing_a_machine_removes_its_data_but_its_sequence_numbers_are_never_
         .append_observations(&acme, &mill, &samples(100, 2))
         .await
         .unwrap();
-    assert_eq!(appended, 6..8);
+    assert_eq!(appended.sequences, 6..8);
     let after_cursor = store.observations(&acme, &mill, 5, 100).await.unwrap();
     assert_eq!(
         after_cursor.iter().map(|o| o.sequence).collect::<Vec<_>>(),

@@ -7,10 +7,9 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use chatter_model::{MachineId, OrgId, PluginId};
-use chatter_runtime::{Manifest, PluginPackage, Runtime};
 use chatter_server::ServerConfig;
 use chatter_server::config::{MachineSection, ServerSection};
-use chatter_store::{SledStore, Store as _};
+
 use clap::Args;
 
 /// Arguments of `chatter demo`.
@@ -53,7 +52,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let tokio = super::tokio_runtime()?;
     let served = tokio.block_on(async {
         let store = super::serve::open_store(&config)?;
-        install_simulator(&config, &store).await?;
+        super::serve::install_bundled(&config, &store).await?;
         super::serve::serve_store(config, store).await
     });
     // Stop every task (and with them the store) before removing its folder.
@@ -109,30 +108,4 @@ fn demo_config(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfi
     };
     config.runtime.max_instances = args.machines.max(16);
     Ok(config)
-}
-
-/// Installs the simulator embedded in this binary, unless that exact build is installed.
-async fn install_simulator(config: &ServerConfig, store: &SledStore) -> anyhow::Result<()> {
-    let bundled = chatter_guest_builds::BUNDLED
-        .iter()
-        .find(|b| b.name == "simulator")
-        .context("this chatter binary was built without the simulator plugin")?;
-    let label = PathBuf::from("<bundled>/simulator/plugin.toml");
-    let manifest = Manifest::parse(bundled.manifest, &label)?;
-    let package = PluginPackage::new(
-        manifest,
-        bundled.wasm.to_vec(),
-        label.with_file_name("simulator.wasm"),
-    );
-    let installed = store.plugin(&package.manifest.id).await?;
-    if installed.is_some_and(|p| p.component_sha256 == package.sha256) {
-        return Ok(());
-    }
-    eprintln!("Installing the simulator plugin…");
-    let runtime = Runtime::new(chatter_runtime::RuntimeConfig {
-        pooling: false,
-        ..config.runtime_config()
-    })?;
-    chatter_server::plugins::install(store, &runtime, &package, bundled.manifest).await?;
-    Ok(())
 }

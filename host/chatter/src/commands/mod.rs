@@ -2,6 +2,7 @@
 
 mod demo;
 mod plugin;
+mod replay;
 mod serve;
 
 use clap::Subcommand;
@@ -16,13 +17,17 @@ pub enum Command {
     /// Check, install, list, inspect and remove plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
+    /// Serve recorded machine traffic on a local port: an SHDR adapter, an MTConnect agent or
+    /// a Haas MDC port, for developing and testing drivers.
+    #[command(subcommand)]
+    Replay(replay::ReplayCommand),
 }
 
 impl Command {
     /// Servers log what they do; one-shot commands only warnings.
     pub fn default_log_level(&self) -> &'static str {
         match self {
-            Command::Demo(_) | Command::Serve(_) => "info,tower_http=warn",
+            Command::Demo(_) | Command::Serve(_) | Command::Replay(_) => "info,tower_http=warn",
             Command::Plugin(_) => "warn",
         }
     }
@@ -34,6 +39,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Plugin(command) => plugin::run(command),
+        Command::Replay(command) => replay::run(command),
     }
 }
 

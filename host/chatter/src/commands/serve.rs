@@ -4,7 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use chatter_runtime::Runtime;
+use chatter_runtime::{Manifest, PluginPackage, Runtime};
+use chatter_store::Store as _;
 use chatter_server::ServerConfig;
 use chatter_store::SledStore;
 use clap::Args;
@@ -30,6 +31,7 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
 
 /// Serves `config` with an already opened store.
 pub async fn serve_store(config: ServerConfig, store: Arc<SledStore>) -> anyhow::Result<()> {
+    install_bundled(&config, &store).await?;
     let runtime = Arc::new(Runtime::new(config.runtime_config())?);
     let listener = tokio::net::TcpListener::bind(config.server.addr)
         .await
@@ -52,4 +54,39 @@ pub fn open_store(config: &ServerConfig) -> anyhow::Result<Arc<SledStore>> {
         )
     })?;
     Ok(Arc::new(store))
+}
+
+/// Installs the first-party plugins embedded in this binary (the simulator and the drivers for
+/// real controllers) that are not installed yet, and replaces an installed one of the same
+/// version built differently. Another version the operator installed is left alone.
+pub async fn install_bundled(config: &ServerConfig, store: &SledStore) -> anyhow::Result<()> {
+    let mut runtime = None;
+    for bundled in chatter_guest_builds::BUNDLED {
+        let label = PathBuf::from(format!("<bundled>/{}/plugin.toml", bundled.name));
+        let manifest = Manifest::parse(bundled.manifest, &label)?;
+        let package = PluginPackage::new(
+            manifest,
+            bundled.wasm.to_vec(),
+            label.with_file_name(format!("{}.wasm", bundled.name)),
+        );
+        let installed = store.plugin(&package.manifest.id).await?;
+        let wanted = match &installed {
+            None => true,
+            Some(p) => p.version == package.manifest.version && p.component_sha256 != package.sha256,
+        };
+        if !wanted {
+            continue;
+        }
+        eprintln!("Installing the bundled `{}` plugin…", bundled.name);
+        if runtime.is_none() {
+            runtime = Some(Runtime::new(chatter_runtime::RuntimeConfig {
+                pooling: false,
+                ..config.runtime_config()
+            })?);
+        }
+        if let Some(runtime) = &runtime {
+            chatter_server::plugins::install(store, runtime, &package, bundled.manifest).await?;
+        }
+    }
+    Ok(())
 }

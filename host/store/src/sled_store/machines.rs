@@ -85,13 +85,14 @@ impl SledStore {
         Ok(existed)
     }
 
-    /// Removes the machine's observations and latest values.
+    /// Removes the machine's observations and latest values. The latest values hold the last
+    /// timestamp, so a machine created again after this starts with a fresh clock.
     fn purge_series(&self, org: &OrgId, machine: &MachineId) -> Result<(), StoreError> {
         let prefix = keys::series_prefix(org, machine);
-        let observations = self.trees.observations.remove_prefix(&prefix)?;
-        let latest = self.trees.latest.remove_prefix(&prefix)?;
-        if observations + latest > 0 {
-            tracing::debug!(%org, %machine, observations, latest, "purged observations");
+        let chunks = self.trees.observations.remove_prefix(&prefix)?;
+        let latest = self.trees.latest.remove(&keys::machine(org, machine))?;
+        if chunks > 0 || latest {
+            tracing::debug!(%org, %machine, chunks, latest, "purged observations");
         }
         Ok(())
     }

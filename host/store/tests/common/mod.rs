@@ -35,6 +35,7 @@ pub fn machine(org: &str, id: &str) -> Machine {
         config: BTreeMap::from([("mode".to_owned(), "demo".to_owned())]),
         endpoints: Vec::new(),
         poll_interval_ms: 1000,
+        enabled: true,
     }
 }
 
