@@ -209,20 +209,22 @@ async fn a_gap_in_the_agent_buffer_is_recorded() {
     let shop = agent_shop().await;
     agent.feed(100);
     add_okuma(&shop, &agent).await;
-    let seen = agent.window().next_sequence - 1;
+    // The buffer also holds the agent device's own observations, which the driver (reading
+    // /OKUMA/sample) never sees: count what it can see.
+    let seen = agent_buffer(&agent).await.len() as u64;
     assert_eq!(wait_for_stored(shop.store.as_ref(), seen).await, seen);
+    let next_to_read = agent.window().next_sequence;
 
     // The driver is paused while the agent's small buffer wraps.
     let url = format!("{}/api/v1/machines/okuma", shop.base);
     send(Method::POST, &format!("{url}/stop"), None).await;
     agent.feed(3_000);
     let window = agent.window();
-    assert!(window.first_sequence > seen + 1, "{window:?}");
-    let lost = window.first_sequence - (seen + 1);
+    assert!(window.first_sequence > next_to_read, "{window:?}");
+    let lost = window.first_sequence - next_to_read;
     send(Method::POST, &format!("{url}/start"), None).await;
-    let buffered = window.next_sequence - window.first_sequence;
     // What it had, one gap record, and the buffer as it is now.
-    let total = seen + 1 + buffered;
+    let total = seen + 1 + agent_buffer(&agent).await.len() as u64;
     assert_eq!(wait_for_stored(shop.store.as_ref(), total).await, total);
 
     let stored = stored(shop.store.as_ref()).await;
@@ -231,7 +233,7 @@ async fn a_gap_in_the_agent_buffer_is_recorded() {
     let Value::Event(text) = &gap.observation.value else {
         panic!("{gap:?}")
     };
-    let range = format!("{}–{}", seen + 1, window.first_sequence - 1);
+    let range = format!("{next_to_read}–{}", window.first_sequence - 1);
     assert!(text.contains(&range), "`{range}` not in {text:?}");
     assert!(
         text.contains(&format!("{lost} observations lost")),
