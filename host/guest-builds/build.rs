@@ -81,6 +81,7 @@ fn main() {
         "sdk/rust/src",
         "sdk/rust/Cargo.toml",
         "protocols",
+        ".cargo/config.toml",
         "Cargo.lock",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());

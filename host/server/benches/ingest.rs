@@ -68,6 +68,137 @@ fn main() {
         "=> wasm/native = {ratio:.2}x (target >= 0.5x): {}",
         if ratio >= 0.5 { "MET" } else { "MISSED" }
     );
+
+    let logs = [
+        ("cppagent/okuma.txt", "cppagent/demo-Devices.xml", "OKUMA"),
+        (
+            "nist-smstestbed/Mazak03-20160510-20160511.txt",
+            "nist-smstestbed/Devices.xml",
+            "Mazak03",
+        ),
+    ];
+    for (log, devices, device) in logs {
+        let log = fixtures.join("mtconnect").join(log);
+        let devices = fixtures.join("mtconnect").join(devices);
+        let (observations, time, rate) = runtime.block_on(end_to_end(&log, &devices, device));
+        let name = log.file_name().map(|n| n.to_string_lossy().into_owned());
+        println!(
+            "replay (max speed) -> shdr driver -> store, {}: {observations} observations; \
+             {:.0} ms from adding the machine to the last stored (plugin load and connect \
+             included)",
+            name.unwrap_or_default(),
+            time.as_secs_f64() * 1e3,
+        );
+        println!(
+            "=> {rate:.0} observations/s end to end (target >= 200000): {}",
+            if rate >= 200_000.0 { "MET" } else { "MISSED" }
+        );
+    }
+}
+
+/// A server with the `shdr` driver, a machine reading `log` replayed at maximum speed: how
+/// many observations reach the store, how long from adding the machine until the last one is
+/// durable (loading the plugin and connecting included), and the steady flow in observations
+/// per second once the first batch is stored (medians of the rounds).
+async fn end_to_end(
+    log: &std::path::Path,
+    devices: &std::path::Path,
+    device: &str,
+) -> (u64, Duration, f64) {
+    use chatter_replay::shdr::{ReplayOptions, ShdrLog, ShdrReplay};
+    use chatter_store::Store as _;
+
+    let model =
+        chatter_mtconnect::devices::DeviceModel::parse(&std::fs::read_to_string(devices).unwrap())
+            .unwrap();
+    let mut decoder = shdr::Decoder::new(
+        model.device(device).cloned(),
+        shdr::DecoderOptions::default(),
+    );
+    let mut out = Vec::new();
+    decoder.feed(&std::fs::read(log).unwrap(), &mut out);
+    let expected = out.len() as u64;
+
+    let mut times = Vec::new();
+    let mut flows: Vec<f64> = Vec::new();
+    for round in 0..ROUNDS {
+        let data = tempfile::tempdir().unwrap();
+        let mut config = chatter_server::ServerConfig::default();
+        config.server.data_dir = data.path().to_owned();
+        config.server.organization = OrgId::new("bench").unwrap();
+        config.network.allow_loopback = true;
+        let store = Arc::new(chatter_store::SledStore::open(data.path().join("store")).unwrap());
+        let runtime = Arc::new(
+            Runtime::new(RuntimeConfig {
+                max_instances: 4,
+                ..RuntimeConfig::default()
+            })
+            .unwrap(),
+        );
+        let guest = chatter_guest_builds::guest("shdr");
+        let manifest_text = std::fs::read_to_string(guest.manifest_path()).unwrap();
+        let package = PluginPackage::read(guest.wasm_path(), Some(guest.manifest_path())).unwrap();
+        chatter_server::plugins::install(store.as_ref(), &runtime, &package, &manifest_text)
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let served: Arc<dyn chatter_store::Store> = store.clone();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            chatter_server::serve(&config, runtime, served, listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .unwrap();
+        });
+        let replay = ShdrReplay::start(ShdrLog::read(log).unwrap(), ReplayOptions::default())
+            .await
+            .unwrap();
+        let machine = serde_json::json!({
+            "id": "m",
+            "driver": "shdr",
+            "endpoints": [{ "name": "adapter", "host": "127.0.0.1", "port": replay.local_addr().port() }],
+            "config": {
+                "devices-xml": std::fs::read_to_string(devices).unwrap(),
+                "device": device,
+            },
+            "poll_interval_ms": 10,
+        });
+        let started = Instant::now();
+        let response = reqwest::Client::new()
+            .post(format!("{base}/api/v1/machines"))
+            .json(&machine)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 201);
+        let org = OrgId::new("bench").unwrap();
+        let id = MachineId::new("m").unwrap();
+        let mut first = None;
+        loop {
+            let stored = store.last_sequence(&org, &id).await.unwrap();
+            if stored > 0 && first.is_none() {
+                first = Some((Instant::now(), stored));
+            }
+            if stored >= expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "round {round} stalled"
+            );
+        }
+        times.push(started.elapsed());
+        // The flow counts what arrived after the first batch, over the time it took.
+        let (first_at, first_batch) = first.unwrap_or((started, 0));
+        flows.push((expected - first_batch) as f64 / first_at.elapsed().as_secs_f64());
+        let _ = stop.send(());
+        let _ = server.await;
+    }
+    flows.sort_by(f64::total_cmp);
+    (expected, median(times), flows[flows.len() / 2])
 }
 
 struct Decoded {

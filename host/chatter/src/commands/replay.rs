@@ -203,9 +203,10 @@ async fn haas(args: HaasArgs) -> anyhow::Result<()> {
         advance: Advance::OnDemand,
         ..HaasOptions::default()
     };
-    let responder = HaasResponder::bind(args.listen.socket(), vec![MachineState::default()], options)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen.socket()))?;
+    let responder =
+        HaasResponder::bind(args.listen.socket(), vec![MachineState::default()], options)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen.socket()))?;
     eprintln!(
         "A Haas control answering MDC Q-commands on {} (a step every {} ms)",
         responder.local_addr(),

@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use chatter_runtime::{Manifest, PluginPackage, Runtime};
-use chatter_store::Store as _;
 use chatter_server::ServerConfig;
 use chatter_store::SledStore;
+use chatter_store::Store as _;
 use clap::Args;
 
 /// Arguments of `chatter serve`.
@@ -72,7 +72,9 @@ pub async fn install_bundled(config: &ServerConfig, store: &SledStore) -> anyhow
         let installed = store.plugin(&package.manifest.id).await?;
         let wanted = match &installed {
             None => true,
-            Some(p) => p.version == package.manifest.version && p.component_sha256 != package.sha256,
+            Some(p) => {
+                p.version == package.manifest.version && p.component_sha256 != package.sha256
+            }
         };
         if !wanted {
             continue;
