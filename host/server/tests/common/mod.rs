@@ -26,6 +26,7 @@ pub struct Shop {
 }
 
 /// What to serve.
+#[derive(Default)]
 pub struct ShopSetup {
     /// Simulated machines `mill-1`… configured in the config file.
     pub simulated: u32,
@@ -33,16 +34,6 @@ pub struct ShopSetup {
     pub plugins: &'static [&'static str],
     /// The operator's loopback setting.
     pub allow_loopback: bool,
-}
-
-impl Default for ShopSetup {
-    fn default() -> Self {
-        ShopSetup {
-            simulated: 0,
-            plugins: &[],
-            allow_loopback: false,
-        }
-    }
 }
 
 /// Serves `machines` simulated machines.

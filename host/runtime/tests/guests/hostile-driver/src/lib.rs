@@ -74,7 +74,7 @@ impl Hostile {
         let next = saved + 1;
         state::set("checkpoint", next.to_string().as_bytes())?;
         diagnostics::count("checkpoints", 1);
-        if self.polls % 2 == 0 {
+        if self.polls.is_multiple_of(2) {
             return Err(Error::unreachable("failing after moving the checkpoint"));
         }
         Ok(vec![Observation::event("polls", now(), next.to_string())])
