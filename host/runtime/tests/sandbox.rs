@@ -362,6 +362,66 @@ async fn a_fuel_budget_stops_a_loop() {
     );
 }
 
+/// A TCP server on loopback that sends `size` bytes to each connection, then closes it.
+async fn firehose(size: usize) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            use tokio::io::AsyncWriteExt;
+            let _ = socket.write_all(&vec![b'x'; size]).await;
+        }
+    });
+    port
+}
+
+async fn report_of(behaviour: &str, port: u16) -> String {
+    let runtime = common::runtime();
+    let plugin = common::load(&runtime, "hostile-driver");
+    let mut machine = common::machine("m1", "hostile-driver");
+    machine.endpoints = vec![endpoint("adapter", "127.0.0.1", port)];
+    let mut context = common::context(
+        &plugin,
+        &machine,
+        &[("behaviour", behaviour), ("endpoint", "adapter")],
+    );
+    context.endpoints = machine.endpoints.clone();
+    context.network.allow_loopback = true;
+    let mut instance = DriverInstance::start(&runtime, plugin, context)
+        .await
+        .unwrap();
+    instance.open(&machine).await.unwrap();
+    let batch = instance.poll().await.unwrap();
+    match &batch[0].value {
+        Value::Event(text) => text.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn open_connections_are_capped() {
+    let port = greeter().await;
+    let report = report_of("hoard-connections", port).await;
+    assert_eq!(
+        report,
+        "4 held; ErrorCode::Denied: already 4 open connections, the most allowed"
+    );
+}
+
+#[tokio::test]
+async fn one_read_moves_at_most_the_per_call_cap() {
+    // The hostile driver's manifest caps a call at 256 KiB.
+    let port = firehose(3 << 20).await;
+    let report = report_of("big-read", port).await;
+    let numbers: Vec<usize> = report
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert_eq!(numbers.len(), 2, "{report}");
+    assert!(numbers[0] <= 256 << 10, "{report}");
+    assert_eq!(numbers[1], 3 << 20, "nothing lost: {report}");
+}
+
 /// Log output captured in memory, for checking what the host logged.
 #[derive(Clone, Default)]
 struct CapturedLog(Arc<std::sync::Mutex<Vec<u8>>>);

@@ -96,6 +96,9 @@ pub struct NetworkSection {
     /// Let drivers reach link-local addresses (never the cloud metadata service unless set).
     #[serde(default)]
     pub allow_link_local: bool,
+    /// Connections one driver instance may hold open at once (default 4).
+    #[serde(default)]
+    pub max_connections: Option<usize>,
 }
 
 /// `[supervision]`
@@ -209,7 +212,10 @@ impl ServerConfig {
         NetworkPolicy {
             allow_loopback: self.network.allow_loopback,
             allow_link_local: self.network.allow_link_local,
-            ..NetworkPolicy::default()
+            max_connections: self
+                .network
+                .max_connections
+                .unwrap_or(NetworkPolicy::default().max_connections),
         }
     }
 

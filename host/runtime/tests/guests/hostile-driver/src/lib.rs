@@ -9,6 +9,7 @@ struct Hostile {
     behaviour: String,
     misbehave_after: u64,
     polls: u64,
+    hoard: Vec<net::Connection>,
 }
 
 impl Driver for Hostile {
@@ -22,6 +23,7 @@ impl Driver for Hostile {
             behaviour,
             misbehave_after,
             polls: 0,
+            hoard: Vec::new(),
         })
     }
 
@@ -54,6 +56,8 @@ impl Driver for Hostile {
             "fail-every-poll" => Err(Error::unreachable("configured to fail every poll")),
             "connect" => Ok(vec![connect_and_greet()]),
             "checkpoint-then-fail" => self.checkpoint_then_fail(),
+            "hoard-connections" => Ok(vec![self.hoard_connections()]),
+            "big-read" => Ok(vec![big_read()]),
             _ => Ok(vec![self.heartbeat()]),
         }
     }
@@ -62,6 +66,24 @@ impl Driver for Hostile {
 impl Hostile {
     fn heartbeat(&self) -> Observation {
         Observation::event("polls", now(), self.polls.to_string())
+    }
+
+    /// Opens connections to the configured endpoint and keeps them until the host refuses one;
+    /// reports how many it got and why it got no more.
+    fn hoard_connections(&mut self) -> Observation {
+        let name = config::get("endpoint").unwrap_or_default();
+        let refusal = loop {
+            match net::connect(&name, 2_000) {
+                Ok(connection) if self.hoard.len() < 100 => self.hoard.push(connection),
+                Ok(_) => break "never refused".to_owned(),
+                Err(error) => break format!("{:?}: {}", error.code, error.message),
+            }
+        };
+        Observation::event(
+            "escape",
+            now(),
+            format!("{} held; {refusal}", self.hoard.len()),
+        )
     }
 
     /// Advances a checkpoint in state on every poll, but fails every second poll after saving
@@ -91,6 +113,28 @@ fn connect_and_greet() -> Observation {
     });
     let text = match outcome {
         Ok(reply) => format!("reply: {}", String::from_utf8_lossy(&reply)),
+        Err(error) => format!("{:?}: {}", error.code, error.message),
+    };
+    Observation::event("escape", now(), text)
+}
+
+/// Reads a peer's whole stream asking for as many bytes as a read can name each time, and
+/// reports the largest single read and the total.
+fn big_read() -> Observation {
+    let name = config::get("endpoint").unwrap_or_default();
+    let outcome = net::connect(&name, 2_000).and_then(|connection| {
+        let (mut largest, mut total) = (0, 0);
+        loop {
+            let bytes = connection.read(u32::MAX, 2_000)?;
+            if bytes.is_empty() {
+                return Ok(format!("largest read {largest}, total {total}"));
+            }
+            largest = largest.max(bytes.len());
+            total += bytes.len();
+        }
+    });
+    let text = match outcome {
+        Ok(report) => report,
         Err(error) => format!("{:?}: {}", error.code, error.message),
     };
     Observation::event("escape", now(), text)
