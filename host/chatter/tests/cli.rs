@@ -1,6 +1,7 @@
 //! The `chatter` command as a user runs it: `plugin check` accepts every plugin of the
 //! repository and rejects broken ones with a clear message and a non-zero exit; `plugin add`,
-//! `list`, `inspect` and `remove` manage a data folder.
+//! `list`, `inspect` and `remove` manage a data folder; `replay` serves a log over TCP and says
+//! clearly what is wrong with its arguments.
 
 #![allow(clippy::unwrap_used)]
 
@@ -184,4 +185,74 @@ fn a_failed_add_installs_nothing() {
         "{}",
         stdout(&listed)
     );
+}
+
+#[test]
+fn replay_errors_name_the_file_and_print_no_backtrace() {
+    let output = chatter(&["replay", "shdr", "/nonexistent/okuma.txt", "--port", "0"]);
+    assert!(!output.status.success());
+    let error = stderr(&output);
+    assert!(error.contains("/nonexistent/okuma.txt"), "{error}");
+    assert!(!error.contains("stack backtrace"), "{error}");
+
+    let output = chatter(&[
+        "replay", "shdr", "log.txt", "--port", "0", "--speed", "fast",
+    ]);
+    assert!(!output.status.success());
+    assert!(stderr(&output).contains("fast"), "{}", stderr(&output));
+}
+
+#[test]
+fn replay_shdr_serves_a_log_over_tcp() {
+    use std::io::{BufRead, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("adapter.txt");
+    std::fs::write(
+        &log,
+        "2024-01-01T00:00:00Z|execution|ACTIVE\n2024-01-01T00:00:00.5Z|part_count|7\n",
+    )
+    .unwrap();
+    let mut server = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_chatter"))
+            .args(["replay", "shdr"])
+            .arg(&log)
+            .args(["--port", "0", "--speed", "max"])
+            .env("RUST_LOG", "warn")
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Kept open to the end: the replay reports progress on it.
+    let mut progress = BufReader::new(server.0.stderr.take().unwrap()).lines();
+    let banner = progress
+        .by_ref()
+        .map(Result::unwrap)
+        .find(|line| line.starts_with("Replaying"))
+        .unwrap();
+    let address = banner.rsplit(' ').next().unwrap().to_owned();
+
+    let stream = std::net::TcpStream::connect(&address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let mut lines = BufReader::new(stream).lines();
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        "2024-01-01T00:00:00Z|execution|ACTIVE"
+    );
+    assert_eq!(
+        lines.next().unwrap().unwrap(),
+        "2024-01-01T00:00:00.5Z|part_count|7"
+    );
+}
+
+/// A child process killed when the test ends, however it ends.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

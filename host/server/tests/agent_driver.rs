@@ -7,7 +7,6 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use chatter_model::{MachineId, OrgId, StoredObservation, Value};
@@ -17,22 +16,9 @@ use common::{Shop, ShopSetup, get, send};
 use reqwest::Method;
 use serde_json::json;
 
-fn fixtures() -> Option<PathBuf> {
-    let path = std::env::var_os("CHATTER_FIXTURES").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
-        PathBuf::from,
-    );
-    if path.is_dir() {
-        Some(path.join("mtconnect/cppagent"))
-    } else {
-        println!("skipping: fixtures not found at {}", path.display());
-        None
-    }
-}
-
 /// The Okuma log behind a replay agent that feeds only when told to.
 async fn okuma_agent(buffer_size: usize) -> Option<AgentEmulator> {
-    let fixtures = fixtures()?;
+    let fixtures = common::fixtures("mtconnect/cppagent")?;
     let log = std::fs::read_to_string(fixtures.join("okuma.txt")).unwrap();
     let devices = std::fs::read_to_string(fixtures.join("demo-Devices.xml")).unwrap();
     let options = Options {

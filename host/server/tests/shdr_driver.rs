@@ -8,7 +8,7 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use chatter_model::{MachineId, OrgId, StoredObservation};
@@ -17,19 +17,6 @@ use chatter_store::Store;
 use common::{ShopSetup, get, send};
 use reqwest::Method;
 use serde_json::json;
-
-fn fixtures() -> Option<PathBuf> {
-    let path = std::env::var_os("CHATTER_FIXTURES").map_or_else(
-        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
-        PathBuf::from,
-    );
-    if path.is_dir() {
-        Some(path.join("mtconnect"))
-    } else {
-        println!("skipping: fixtures not found at {}", path.display());
-        None
-    }
-}
 
 /// A recorded log, the device model it goes with, and what the machine is called.
 struct Recording {
@@ -307,7 +294,9 @@ fn key(observation: &StoredObservation) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_recorded_log_arrives_complete() {
-    let Some(fixtures) = fixtures() else { return };
+    let Some(fixtures) = common::fixtures("mtconnect") else {
+        return;
+    };
     let shop = common::serve(ShopSetup {
         plugins: &["shdr"],
         allow_loopback: true,

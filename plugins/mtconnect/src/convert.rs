@@ -10,43 +10,6 @@ use crate::tracker::Event;
 /// The id of the data item on which the driver records what it could not read.
 pub const DATA_GAP: &str = "data_gap";
 
-/// Event types whose values come from a closed vocabulary: written upper case, whatever case
-/// an adapter sent them in, so that derived states recognise them.
-const CONTROLLED_VOCABULARY: &[&str] = &[
-    "ACTUATOR_STATE",
-    "AVAILABILITY",
-    "AXIS_COUPLING",
-    "AXIS_INTERLOCK",
-    "AXIS_STATE",
-    "CHUCK_INTERLOCK",
-    "CHUCK_STATE",
-    "COMPOSITION_STATE",
-    "CONNECTION_STATUS",
-    "CONTROLLER_MODE",
-    "CONTROLLER_MODE_OVERRIDE",
-    "DIRECTION",
-    "DOOR_STATE",
-    "EMERGENCY_STOP",
-    "END_OF_BAR",
-    "EQUIPMENT_MODE",
-    "EXECUTION",
-    "FUNCTIONAL_MODE",
-    "INTERFACE_STATE",
-    "LOCK_STATE",
-    "OPERATING_MODE",
-    "PALLET_STATE",
-    "PART_DETECT",
-    "PART_STATUS",
-    "PATH_MODE",
-    "POWER_STATE",
-    "POWER_STATUS",
-    "PROGRAM_EDIT",
-    "ROTARY_MODE",
-    "SPINDLE_INTERLOCK",
-    "VALVE_STATE",
-    "WAIT_STATE",
-];
-
 /// The data items the driver declares: those of `device` (by name or uuid), or of every device
 /// when `None`, plus [`DATA_GAP`].
 pub fn data_items(model: &DeviceModel, device: Option<&str>) -> Vec<DataItem> {
@@ -107,11 +70,7 @@ fn number(text: &str) -> Option<f64> {
 }
 
 fn event_text(kind: &str, text: &str) -> String {
-    if CONTROLLED_VOCABULARY.contains(&kind) {
-        text.trim().to_ascii_uppercase()
-    } else {
-        text.to_owned()
-    }
+    chatter_mtconnect::vocabulary::normalize(kind, text).into_owned()
 }
 
 fn condition(condition: &streams::Condition) -> Condition {

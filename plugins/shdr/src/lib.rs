@@ -30,9 +30,7 @@ mod settings;
 
 pub use decoder::{Decoder, DecoderOptions, LOGGED_REJECTIONS};
 pub use driver::ShdrDriver;
-pub use mapping::{
-    ALL_ASSETS, ASSET_CHANGED_FALLBACK, ASSET_REMOVED_FALLBACK, Mapper, UPPERCASE_TYPES,
-};
+pub use mapping::{ALL_ASSETS, ASSET_CHANGED_FALLBACK, ASSET_REMOVED_FALLBACK, Mapper};
 pub use session::{Host, Link, PING, Session, SessionSettings, Severity, counters};
 pub use settings::{DEFAULT_MAX_BATCH, LARGEST_MAX_BATCH, Settings};
 

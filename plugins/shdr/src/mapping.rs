@@ -9,7 +9,7 @@
 //! | sample, numeric text | `sample(f64)` |
 //! | sample, empty | `unavailable`: an empty sample has no number |
 //! | sample, other text (`1.0 2.0 3.0` positions) | `event` with the text |
-//! | event of a controlled vocabulary ([`UPPERCASE_TYPES`]) | `event`, upper-cased (`Active` → `ACTIVE`) |
+//! | event of a controlled vocabulary ([`CONTROLLED_TYPES`](chatter_mtconnect::vocabulary::CONTROLLED_TYPES)) | `event`, upper-cased (`Active` → `ACTIVE`) |
 //! | other event (`PROGRAM`, `BLOCK`, `x:…`, data sets, tables), empty included | `event`, verbatim |
 //! | condition | `condition`, level read in any case, empty fields → none |
 //! | `MESSAGE` | `event` with the text (the native code has no place in an event) |
@@ -24,45 +24,8 @@
 
 use chatter_mtconnect::devices::{self, DataItemDef, Device};
 use chatter_mtconnect::shdr::{self, AssetAction, Record};
+use chatter_mtconnect::vocabulary;
 use chatter_sdk::{Category, Condition, ConditionLevel, DataItem, Observation, Value};
-
-/// Event types whose values are a controlled vocabulary of upper-case words; an adapter writing
-/// `Active` means `ACTIVE`.
-pub const UPPERCASE_TYPES: [&str; 33] = [
-    "ACTUATOR_STATE",
-    "AVAILABILITY",
-    "AXIS_COUPLING",
-    "AXIS_INTERLOCK",
-    "AXIS_STATE",
-    "BATTERY_STATE",
-    "CHARACTERISTIC_STATUS",
-    "CHUCK_INTERLOCK",
-    "CHUCK_STATE",
-    "COMPOSITION_STATE",
-    "CONNECTION_STATUS",
-    "CONTROLLER_MODE",
-    "CONTROLLER_MODE_OVERRIDE",
-    "DIRECTION",
-    "DOOR_STATE",
-    "EMERGENCY_STOP",
-    "END_OF_BAR",
-    "EQUIPMENT_MODE",
-    "EXECUTION",
-    "FUNCTIONAL_MODE",
-    "INTERFACE_STATE",
-    "LOCK_STATE",
-    "PART_DETECT",
-    "PART_PROCESSING_STATE",
-    "PATH_MODE",
-    "POWER_STATE",
-    "POWER_STATUS",
-    "PROGRAM_EDIT",
-    "PROGRAM_LOCATION_TYPE",
-    "ROTARY_MODE",
-    "SPINDLE_INTERLOCK",
-    "VALVE_STATE",
-    "WAIT_STATE",
-];
 
 /// The data item asset additions are reported on when the model has no `ASSET_CHANGED` item.
 pub const ASSET_CHANGED_FALLBACK: &str = "asset_changed";
@@ -196,8 +159,8 @@ fn text_value(item: Option<&DataItemDef>, text: &str) -> Value {
             Ok(number) => Value::Sample(number),
             Err(_) => Value::Event(text.to_owned()),
         },
-        _ if UPPERCASE_TYPES.contains(&item.kind.as_str()) => {
-            Value::Event(text.to_ascii_uppercase())
+        _ if vocabulary::is_controlled(&item.kind) => {
+            Value::Event(vocabulary::normalize(&item.kind, text).into_owned())
         }
         _ => Value::Event(text.to_owned()),
     }

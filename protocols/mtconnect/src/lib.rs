@@ -5,3 +5,4 @@ pub mod devices;
 pub mod shdr;
 pub mod streams;
 pub mod time;
+pub mod vocabulary;

@@ -16,6 +16,21 @@ use chatter_server::config::MachineSection;
 use chatter_store::{SledStore, Store};
 use serde_json::Value;
 
+/// The shared fixtures folder (`$CHATTER_FIXTURES`, or `../shared/fixtures` beside the
+/// repository) joined with `sub`, or `None` after saying why the test is skipped.
+pub fn fixtures(sub: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("CHATTER_FIXTURES").map_or_else(
+        || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"),
+        PathBuf::from,
+    );
+    if path.is_dir() {
+        Some(path.join(sub))
+    } else {
+        println!("skipping: fixtures not found at {}", path.display());
+        None
+    }
+}
+
 /// A running server and its store.
 pub struct Shop {
     /// `http://127.0.0.1:<port>`
