@@ -107,5 +107,7 @@ fn demo_config(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfi
         ..ServerConfig::default()
     };
     config.runtime.max_instances = args.machines.max(16);
+    // A demo runs on one computer: machines replayed there (`chatter replay`) must be reachable.
+    config.network.allow_loopback = true;
     Ok(config)
 }
