@@ -206,6 +206,18 @@ async fn connect_report(
     allow_loopback: bool,
     grant: bool,
 ) -> String {
+    network_report("connect", endpoints, endpoint, allow_loopback, grant).await
+}
+
+/// Starts the hostile driver in a network `behaviour` for a machine with `endpoints`, and
+/// returns what its one poll reported.
+async fn network_report(
+    behaviour: &str,
+    endpoints: Vec<chatter_model::Endpoint>,
+    endpoint: &str,
+    allow_loopback: bool,
+    grant: bool,
+) -> String {
     let runtime = common::runtime();
     let plugin = common::load(&runtime, "hostile-driver");
     let mut machine = common::machine("m1", "hostile-driver");
@@ -213,7 +225,7 @@ async fn connect_report(
     let mut context = common::context(
         &plugin,
         &machine,
-        &[("behaviour", "connect"), ("endpoint", endpoint)],
+        &[("behaviour", behaviour), ("endpoint", endpoint)],
     );
     context.endpoints = machine.endpoints.clone();
     context.network.allow_loopback = allow_loopback;
@@ -376,26 +388,8 @@ async fn firehose(size: usize) -> u16 {
 }
 
 async fn report_of(behaviour: &str, port: u16) -> String {
-    let runtime = common::runtime();
-    let plugin = common::load(&runtime, "hostile-driver");
-    let mut machine = common::machine("m1", "hostile-driver");
-    machine.endpoints = vec![endpoint("adapter", "127.0.0.1", port)];
-    let mut context = common::context(
-        &plugin,
-        &machine,
-        &[("behaviour", behaviour), ("endpoint", "adapter")],
-    );
-    context.endpoints = machine.endpoints.clone();
-    context.network.allow_loopback = true;
-    let mut instance = DriverInstance::start(&runtime, plugin, context)
-        .await
-        .unwrap();
-    instance.open(&machine).await.unwrap();
-    let batch = instance.poll().await.unwrap();
-    match &batch[0].value {
-        Value::Event(text) => text.clone(),
-        other => panic!("{other:?}"),
-    }
+    let endpoints = vec![endpoint("adapter", "127.0.0.1", port)];
+    network_report(behaviour, endpoints, "adapter", true, true).await
 }
 
 #[tokio::test]
