@@ -7,15 +7,19 @@
 //!
 //! This crate knows nothing of WebAssembly, storage or HTTP.
 
+mod derived;
 mod ids;
 mod machine;
 mod observation;
 mod status;
+mod token;
 
+pub use derived::{Alarm, Cycle, CycleEnd, Interval, PartCount, SignalMapping, Totals};
 pub use ids::{IdError, MachineId, OrgId, PluginId};
-pub use machine::{Endpoint, Machine, Organization};
+pub use machine::{Endpoint, Machine, Organization, Retention};
 pub use observation::{
     Category, Condition, ConditionLevel, DataItem, Observation, StoredObservation, Timestamp,
     Value, now_ms,
 };
+pub use token::DeviceToken;
 pub use status::{MachineStatus, derive_status};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MachineId, OrgId, PluginId};
+use crate::{MachineId, OrgId, PluginId, SignalMapping};
 
 /// A shop: the unit of tenancy. Nothing of one organization is visible to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -13,6 +13,57 @@ pub struct Organization {
     pub id: OrgId,
     /// Its display name.
     pub name: String,
+    /// Its IANA time zone (`Europe/Berlin`), in which days and shifts begin.
+    #[serde(default = "utc")]
+    pub time_zone: String,
+    /// How long its data is kept.
+    #[serde(default)]
+    pub retention: Retention,
+}
+
+impl Organization {
+    /// An organization in UTC with the default retention.
+    pub fn new(id: OrgId, name: impl Into<String>) -> Self {
+        Organization {
+            id,
+            name: name.into(),
+            time_zone: utc(),
+            retention: Retention::default(),
+        }
+    }
+}
+
+fn utc() -> String {
+    "UTC".to_owned()
+}
+
+/// How many days an organization's data is kept before a background task deletes it, counted
+/// from the data's own timestamps. `None` keeps it forever.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Retention {
+    /// Days raw observations are kept (default 90).
+    pub raw_days: Option<u32>,
+    /// Days derived data — timelines, parts, cycles, alarms — is kept (default 1,095: three
+    /// years of reports).
+    pub derived_days: Option<u32>,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            raw_days: Some(90),
+            derived_days: Some(3 * 365),
+        }
+    }
+}
+
+impl Retention {
+    /// Keeps everything forever.
+    pub const FOREVER: Retention = Retention {
+        raw_days: None,
+        derived_days: None,
+    };
 }
 
 /// A network address of a machine that its driver may connect to.
@@ -46,6 +97,9 @@ pub struct Machine {
     /// Whether the driver runs. A stopped machine keeps its configuration and its data.
     #[serde(default = "running_by_default")]
     pub enabled: bool,
+    /// Which data items its derived state reads, where its driver's types do not say.
+    #[serde(default, skip_serializing_if = "SignalMapping::is_empty")]
+    pub signals: SignalMapping,
 }
 
 /// Machines saved before they could be stopped were all running.

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Category, ConditionLevel, DataItem, Observation, Value};
 
 /// What a machine is doing, in order of precedence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MachineStatus {
     /// Not reporting, or reporting itself unavailable.
@@ -33,6 +33,16 @@ pub enum MachineStatus {
 }
 
 impl MachineStatus {
+    /// Every status, in order of precedence.
+    pub const ALL: [MachineStatus; 6] = [
+        MachineStatus::Offline,
+        MachineStatus::Alarm,
+        MachineStatus::Running,
+        MachineStatus::Paused,
+        MachineStatus::Setup,
+        MachineStatus::Idle,
+    ];
+
     /// The status as shown to users and in the API.
     pub fn as_str(self) -> &'static str {
         match self {

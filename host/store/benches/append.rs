@@ -125,10 +125,7 @@ fn fixture_on(
         .map(|i| MachineId::new(format!("m{i}")).expect("a valid id"))
         .collect();
     runtime.block_on(async {
-        let organization = Organization {
-            id: org.clone(),
-            name: "Bench".into(),
-        };
+        let organization = Organization::new(org.clone(), "Bench");
         store
             .put_organization(&organization)
             .await
@@ -158,6 +155,7 @@ fn machine(org: &OrgId, id: &MachineId) -> Machine {
         endpoints: Vec::new(),
         poll_interval_ms: 1000,
         enabled: true,
+        signals: Default::default(),
     }
 }
 

@@ -107,6 +107,16 @@ pub enum StoreError {
         /// The machine.
         machine: MachineId,
     },
+    /// Forwarded observations were not numbered one each, in strictly increasing order.
+    #[error("forwarded observations of machine `{machine}` of `{org}`: {reason}")]
+    Unordered {
+        /// The organization.
+        org: OrgId,
+        /// The machine.
+        machine: MachineId,
+        /// What is wrong with the numbers.
+        reason: String,
+    },
     /// The thread that makes writes durable has stopped, so no write can be acknowledged.
     #[error("the store's commit thread has stopped; writes can no longer be made durable")]
     CommitterStopped,

@@ -3,16 +3,19 @@
 //! sled calls are synchronous, but they are served from its page cache and its in-memory log;
 //! only flushes wait for the disk, and those run on the commit thread (see `commit`).
 
+mod derived;
 mod machines;
 mod observations;
 mod plugins;
+mod retention;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chatter_model::{
-    DataItem, Machine, MachineId, Observation, OrgId, Organization, PluginId, StoredObservation,
+    Alarm, Cycle, DataItem, DeviceToken, Interval, Machine, MachineId, Observation, OrgId,
+    Organization, PartCount, PluginId, StoredObservation, Timestamp, Totals,
 };
 use serde::de::DeserializeOwned;
 use sled::transaction::{ConflictableTransactionError, ConflictableTransactionResult};
@@ -23,7 +26,7 @@ use crate::disk_sync::DiskSync;
 use crate::error::StoreError;
 use crate::keys::{self, tree};
 use crate::locks::MachineLocks;
-use crate::store::{Appended, PluginInstall, Store};
+use crate::store::{Appended, DerivedRecords, Expired, Forwarded, PluginInstall, Store};
 
 /// A [`Store`] in an embedded sled database.
 ///
@@ -49,6 +52,14 @@ struct Trees {
     sequences: Table,
     observations: Table,
     latest: Table,
+    deriver: Table,
+    intervals: Table,
+    parts: Table,
+    cycles: Table,
+    alarms: Table,
+    hours: Table,
+    days: Table,
+    device_tokens: Table,
     plugins: Table,
     components: Table,
     component_refs: Table,
@@ -154,6 +165,14 @@ impl Trees {
             sequences: table(tree::SEQUENCES)?,
             observations: table(tree::OBSERVATIONS)?,
             latest: table(tree::LATEST)?,
+            deriver: table(tree::DERIVER)?,
+            intervals: table(tree::INTERVALS)?,
+            parts: table(tree::PARTS)?,
+            cycles: table(tree::CYCLES)?,
+            alarms: table(tree::ALARMS)?,
+            hours: table(tree::HOURS)?,
+            days: table(tree::DAYS)?,
+            device_tokens: table(tree::DEVICE_TOKENS)?,
             plugins: table(tree::PLUGINS)?,
             components: table(tree::COMPONENTS)?,
             component_refs: table(tree::COMPONENT_REFS)?,
@@ -418,5 +437,134 @@ impl Store for SledStore {
         let value = codec::encode_state(state)?;
         self.write_machine_record(&self.trees.plugin_state, org, machine, value)?;
         self.committer.commit().await
+    }
+
+    async fn append_forwarded(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        source_sequences: &[u64],
+        observations: &[Observation],
+    ) -> Result<Forwarded, StoreError> {
+        let forwarded = self.write_forwarded(org, machine, source_sequences, observations)?;
+        if !forwarded.appended.sequences.is_empty() {
+            self.committer.commit().await?;
+        }
+        Ok(forwarded)
+    }
+
+    async fn last_forwarded(&self, org: &OrgId, machine: &MachineId) -> Result<u64, StoreError> {
+        self.read_last_forwarded(org, machine)
+    }
+
+    async fn put_derived(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        records: DerivedRecords<'_>,
+    ) -> Result<(), StoreError> {
+        self.write_derived(org, machine, records)
+    }
+
+    async fn deriver_snapshot(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read_snapshot(org, machine)
+    }
+
+    async fn intervals(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Interval>, StoreError> {
+        self.read_intervals(org, machine, from, to)
+    }
+
+    async fn totals(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Totals, StoreError> {
+        self.read_totals(org, machine, from, to)
+    }
+
+    async fn parts(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<PartCount>, StoreError> {
+        self.read_parts(org, machine, from, to, limit)
+    }
+
+    async fn cycles(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Cycle>, StoreError> {
+        self.read_cycles(org, machine, from, to, limit)
+    }
+
+    async fn alarms(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Alarm>, StoreError> {
+        self.read_alarms(org, machine, from, to, limit)
+    }
+
+    async fn expire(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        raw_before: Option<Timestamp>,
+        derived_before: Option<Timestamp>,
+        budget: usize,
+    ) -> Result<Expired, StoreError> {
+        let expired = self.expire_machine(org, machine, raw_before, derived_before, budget)?;
+        if expired.observations + expired.derived > 0 {
+            self.committer.commit().await?;
+        }
+        Ok(expired)
+    }
+
+    async fn put_device_token(&self, hash: &str, token: &DeviceToken) -> Result<(), StoreError> {
+        if !self.trees.organizations.contains(&keys::org(&token.org))? {
+            return Err(StoreError::UnknownOrganization(token.org.clone()));
+        }
+        let value = codec::to_json("a device token", token)?;
+        self.trees
+            .device_tokens
+            .insert(&keys::device_token(hash), value)?;
+        self.committer.commit().await
+    }
+
+    async fn device_token(&self, hash: &str) -> Result<Option<DeviceToken>, StoreError> {
+        self.trees.device_tokens.get_json(&keys::device_token(hash))
+    }
+
+    async fn device_tokens(&self, org: &OrgId) -> Result<Vec<(String, DeviceToken)>, StoreError> {
+        let table = &self.trees.device_tokens;
+        let all = table.scan(&[], |key, value| {
+            let token: DeviceToken = codec::from_json(table.name, key, value)?;
+            Ok((String::from_utf8_lossy(key).into_owned(), token))
+        })?;
+        let mut own: Vec<_> = all.into_iter().filter(|(_, t)| &t.org == org).collect();
+        own.sort_by_key(|(_, t)| t.created_at_ms);
+        Ok(own)
     }
 }

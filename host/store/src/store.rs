@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use chatter_model::{
-    DataItem, Machine, MachineId, Observation, OrgId, Organization, PluginId, StoredObservation,
+    Alarm, Cycle, DataItem, DeviceToken, Interval, Machine, MachineId, Observation, OrgId,
+    Organization, PartCount, PluginId, StoredObservation, Timestamp, Totals,
 };
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +48,43 @@ impl Appended {
     pub fn is_backwards(&self, sequence: u64) -> bool {
         self.backwards.binary_search(&sequence).is_ok()
     }
+}
+
+/// What [`Store::append_forwarded`] stored.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Forwarded {
+    /// How many observations at the start of the batch were already stored by an earlier
+    /// delivery, and were skipped.
+    pub duplicates: usize,
+    /// What the rest were stored as.
+    pub appended: Appended,
+}
+
+/// What a machine's deriver closed since its last write, with its snapshot: written together, so
+/// the snapshot always says how far the stored records go.
+#[derive(Debug, Clone, Copy)]
+pub struct DerivedRecords<'a> {
+    /// Closed state intervals.
+    pub intervals: &'a [Interval],
+    /// Rises of the part counter.
+    pub parts: &'a [PartCount],
+    /// Ended cycles.
+    pub cycles: &'a [Cycle],
+    /// Cleared alarms.
+    pub alarms: &'a [Alarm],
+    /// The deriver's snapshot after them, opaque to the store.
+    pub snapshot: &'a [u8],
+}
+
+/// How much [`Store::expire`] removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Expired {
+    /// Raw observations removed.
+    pub observations: u64,
+    /// Derived records (intervals, parts, cycles, alarms, roll-ups) removed.
+    pub derived: u64,
+    /// Whether more is due: the call stopped at its budget.
+    pub more: bool,
 }
 
 /// Durable storage of organizations, machines, plugins and observations.
@@ -183,4 +221,117 @@ pub trait Store: Send + Sync + 'static {
         machine: &MachineId,
         state: &BTreeMap<String, Vec<u8>>,
     ) -> Result<(), StoreError>;
+
+    /// Appends observations an edge connector forwarded, numbered by the edge with strictly
+    /// increasing `source_sequences` (one per observation). Observations numbered at or below
+    /// the last one stored for the machine were delivered before and are skipped, so a batch
+    /// sent again after a lost acknowledgement is stored once. The rest are appended as
+    /// [`Store::append_observations`] does, and the last number is remembered with them.
+    ///
+    /// Fails with [`StoreError::UnknownMachine`], or [`StoreError::Unordered`] if the numbers
+    /// are not strictly increasing or not one per observation.
+    async fn append_forwarded(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        source_sequences: &[u64],
+        observations: &[Observation],
+    ) -> Result<Forwarded, StoreError>;
+
+    /// The last edge sequence number stored for the machine, 0 if none.
+    async fn last_forwarded(&self, org: &OrgId, machine: &MachineId) -> Result<u64, StoreError>;
+
+    /// Stores what the machine's deriver closed, with its snapshot, atomically, and adds them to
+    /// the hourly and daily roll-ups. Not made durable before returning: derived data is
+    /// recomputed from the observations after the snapshot if a crash loses it.
+    ///
+    /// Fails with [`StoreError::UnknownMachine`] if the machine does not exist.
+    async fn put_derived(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        records: DerivedRecords<'_>,
+    ) -> Result<(), StoreError>;
+
+    /// The machine's deriver snapshot, if one was stored.
+    async fn deriver_snapshot(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// The machine's closed intervals overlapping `[from, to)`, in order.
+    async fn intervals(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Interval>, StoreError>;
+
+    /// Time per state of the closed intervals within `[from, to)` (clipped to it), with the
+    /// parts counted, cycles ended and alarms raised in it. Answers from the roll-ups for whole
+    /// hours and days, so a month costs a few dozen reads.
+    async fn totals(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Totals, StoreError>;
+
+    /// Up to `limit` rises of the part counter in `[from, to)`, in order.
+    async fn parts(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<PartCount>, StoreError>;
+
+    /// Up to `limit` cycles that ended in `[from, to)`, in order of their end.
+    async fn cycles(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Cycle>, StoreError>;
+
+    /// Up to `limit` cleared alarms raised in `[from, to)`, in order of their start.
+    async fn alarms(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Alarm>, StoreError>;
+
+    /// Removes the machine's raw observations stamped before `raw_before` and its derived
+    /// records that ended before `derived_before`, at most about `budget` records per call so
+    /// that ingest is never held up for long. Latest values are kept. Call again while
+    /// [`Expired::more`] is set.
+    async fn expire(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        raw_before: Option<Timestamp>,
+        derived_before: Option<Timestamp>,
+        budget: usize,
+    ) -> Result<Expired, StoreError>;
+
+    /// Stores a device token's record under the SHA-256 of the token (lower-case hex).
+    ///
+    /// Fails with [`StoreError::UnknownOrganization`] if its organization does not exist.
+    async fn put_device_token(&self, hash: &str, token: &DeviceToken) -> Result<(), StoreError>;
+
+    /// The record of the token whose SHA-256 is `hash`, whatever its organization: the token is
+    /// what names the organization.
+    async fn device_token(&self, hash: &str) -> Result<Option<DeviceToken>, StoreError>;
+
+    /// The organization's device tokens with their hashes, sorted by creation.
+    async fn device_tokens(&self, org: &OrgId) -> Result<Vec<(String, DeviceToken)>, StoreError>;
 }

@@ -14,10 +14,7 @@ async fn organizations_are_listed_by_id_and_replaced_on_put() {
     for id in ["zeta", "acme", "acme-east"] {
         store.put_organization(&organization(id)).await.unwrap();
     }
-    let renamed = chatter_model::Organization {
-        id: org_id("acme"),
-        name: "Acme Inc.".into(),
-    };
+    let renamed = chatter_model::Organization::new(org_id("acme"), "Acme Inc.");
     store.put_organization(&renamed).await.unwrap();
 
     let ids: Vec<_> = store

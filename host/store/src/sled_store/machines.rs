@@ -30,6 +30,7 @@ impl SledStore {
             // A crash in the middle of `delete_machine` can leave observations behind; a new
             // machine must not inherit them. Purging before inserting keeps this safe to repeat.
             self.purge_series(&machine.org, &machine.id)?;
+            self.purge_derived(&machine.org, &machine.id)?;
         }
         self.trees.machines.insert(&key, value)
     }
@@ -80,6 +81,7 @@ impl SledStore {
             // Not in the transaction: a machine can have millions of observations. Once the
             // machine record is gone nothing reads them, and `write_machine` purges leftovers.
             self.purge_series(org, machine)?;
+            self.purge_derived(org, machine)?;
             tracing::info!(%org, %machine, "removed machine");
         }
         Ok(existed)

@@ -13,7 +13,7 @@ use super::{SledStore, abort_on, read_count};
 use crate::codec::{self, ChunkBody, LatestValues};
 use crate::error::StoreError;
 use crate::keys::{self, tree};
-use crate::store::Appended;
+use crate::store::{Appended, Forwarded};
 
 /// Most observations a read reserves room for up front; a larger page grows as it fills.
 const PAGE_CAPACITY: usize = 4096;
@@ -128,12 +128,63 @@ impl SledStore {
             });
         }
         let batch = PreparedBatch::new(observations)?;
-        let prefix = keys::series_prefix(org, machine);
-
         // The lock makes appends to one machine take turns, so the transaction never conflicts
-        // and retries; the transaction makes the sequence counter, the chunks and the latest
-        // values reach the disk together.
+        // and retries.
         let _guard = self.locks.lock(org, machine);
+        self.append_prepared(org, machine, &batch, None)
+    }
+
+    /// Stores the forwarded observations not stored before under fresh sequence numbers; not
+    /// yet durable.
+    pub(super) fn write_forwarded(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        source_sequences: &[u64],
+        observations: &[Observation],
+    ) -> Result<Forwarded, StoreError> {
+        check_source_sequences(org, machine, source_sequences, observations.len())?;
+        let forwarded_key = keys::forwarded(org, machine);
+        let _guard = self.locks.lock(org, machine);
+        let last_stored = match self.trees.sequences.get(&forwarded_key)? {
+            None => 0,
+            Some(bytes) => codec::decode_u64(tree::SEQUENCES, &forwarded_key, &bytes)?,
+        };
+        let duplicates = source_sequences.partition_point(|&s| s <= last_stored);
+        let fresh = &observations[duplicates..];
+        if fresh.is_empty() {
+            let machine_key = keys::machine(org, machine);
+            let next = self.next_sequence(org, machine, &machine_key)?;
+            let appended = Appended {
+                sequences: next..next,
+                backwards: Vec::new(),
+            };
+            return Ok(Forwarded {
+                duplicates,
+                appended,
+            });
+        }
+        let batch = PreparedBatch::new(fresh)?;
+        let last = source_sequences.last().map(|&last| (forwarded_key.as_slice(), last));
+        let appended = self.append_prepared(org, machine, &batch, last)?;
+        Ok(Forwarded {
+            duplicates,
+            appended,
+        })
+    }
+
+    /// Appends a prepared batch, and records the last forwarded sequence number under its key
+    /// if given, in one transaction: the sequence counter, the chunks, the latest values and
+    /// the forwarded mark reach the disk together. The caller holds the machine's lock.
+    fn append_prepared(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        batch: &PreparedBatch<'_>,
+        forwarded: Option<(&[u8], u64)>,
+    ) -> Result<Appended, StoreError> {
+        let machine_key = keys::machine(org, machine);
+        let prefix = keys::series_prefix(org, machine);
         let trees = &self.trees;
         let tx_trees = (
             &trees.machines.tree,
@@ -157,6 +208,9 @@ impl SledStore {
                 values.update(batch.newest(range.start, &backwards));
                 latest.insert(machine_key.as_slice(), abort_on(values.to_value())?)?;
                 sequences.insert(machine_key.as_slice(), &(range.end - 1).to_be_bytes())?;
+                if let Some((key, last_forwarded)) = forwarded {
+                    sequences.insert(key, &last_forwarded.to_be_bytes())?;
+                }
                 Ok(Appended {
                     sequences: range,
                     backwards,
@@ -167,6 +221,19 @@ impl SledStore {
                     format!("appending observations of machine `{machine}` of `{org}`")
                 })
             })
+    }
+
+    /// The last forwarded sequence number stored for the machine.
+    pub(super) fn read_last_forwarded(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+    ) -> Result<u64, StoreError> {
+        let key = keys::forwarded(org, machine);
+        match self.trees.sequences.get(&key)? {
+            None => Ok(0),
+            Some(bytes) => codec::decode_u64(tree::SEQUENCES, &key, &bytes),
+        }
     }
 
     /// The machine's next sequence number, for an empty append.
@@ -283,6 +350,33 @@ fn decode_latest<'a>(
 fn next_range(last: u64, count: u64) -> Option<Range<u64>> {
     let first = last.checked_add(1)?;
     Some(first..first.checked_add(count)?)
+}
+
+/// Checks that forwarded observations are numbered one each, strictly increasing.
+fn check_source_sequences(
+    org: &OrgId,
+    machine: &MachineId,
+    source_sequences: &[u64],
+    observations: usize,
+) -> Result<(), StoreError> {
+    let unordered = |reason: String| StoreError::Unordered {
+        org: org.clone(),
+        machine: machine.clone(),
+        reason,
+    };
+    if source_sequences.len() != observations {
+        return Err(unordered(format!(
+            "{} sequence numbers for {observations} observations",
+            source_sequences.len()
+        )));
+    }
+    if let Some(pair) = source_sequences.windows(2).find(|pair| pair[0] >= pair[1]) {
+        return Err(unordered(format!(
+            "sequence number {} follows {}",
+            pair[1], pair[0]
+        )));
+    }
+    Ok(())
 }
 
 fn exhausted(org: &OrgId, machine: &MachineId) -> StoreError {

@@ -20,10 +20,7 @@ pub fn machine_id(id: &str) -> MachineId {
 }
 
 pub fn organization(id: &str) -> Organization {
-    Organization {
-        id: org_id(id),
-        name: format!("{id} machining"),
-    }
+    Organization::new(org_id(id), format!("{id} machining"))
 }
 
 pub fn machine(org: &str, id: &str) -> Machine {
@@ -36,6 +33,7 @@ pub fn machine(org: &str, id: &str) -> Machine {
         endpoints: Vec::new(),
         poll_interval_ms: 1000,
         enabled: true,
+        signals: Default::default(),
     }
 }
 

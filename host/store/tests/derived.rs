@@ -1,0 +1,254 @@
+//! Derived data, forwarded observations, retention and device tokens.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chatter_model::{
+    Alarm, ConditionLevel, Cycle, CycleEnd, DeviceToken, Interval, MachineStatus, PartCount,
+    Totals,
+};
+use chatter_store::{DerivedRecords, StoreError};
+use common::*;
+
+const HOUR: i64 = 3_600_000_000_000;
+const DAY: i64 = 24 * HOUR;
+
+fn interval(status: MachineStatus, start: i64, end: i64) -> Interval {
+    Interval { status, start, end }
+}
+
+fn records<'a>(
+    intervals: &'a [Interval],
+    parts: &'a [PartCount],
+    cycles: &'a [Cycle],
+    alarms: &'a [Alarm],
+) -> DerivedRecords<'a> {
+    DerivedRecords {
+        intervals,
+        parts,
+        cycles,
+        alarms,
+        snapshot: b"snap",
+    }
+}
+
+/// Totals summed straight from the records, clipped to the range.
+fn expected(intervals: &[Interval], cycles: &[Cycle], from: i64, to: i64) -> Totals {
+    let mut totals = Totals::default();
+    for i in intervals {
+        let overlap = i.end.min(to) - i.start.max(from);
+        if overlap > 0 {
+            totals.add_time(i.status, overlap);
+        }
+    }
+    for c in cycles.iter().filter(|c| (from..to).contains(&c.end)) {
+        totals.cycles += 1;
+        totals.cycle_time += c.duration();
+    }
+    totals
+}
+
+#[tokio::test]
+async fn totals_from_rollups_equal_totals_from_the_records_for_any_range() {
+    let (store, org, mill) = (store_with(&["acme/mill"]).await, org_id("acme"), machine_id("mill"));
+    let base = 20_000 * DAY;
+    // Three days of intervals of awkward lengths, written in several batches.
+    let statuses = MachineStatus::ALL;
+    let mut intervals = Vec::new();
+    let mut cycles = Vec::new();
+    let mut t = base - 7 * HOUR / 3;
+    let mut i = 0;
+    while t < base + 3 * DAY {
+        let len = (i % 7 + 1) as i64 * 13 * 60_000_000_000 + 12_345;
+        intervals.push(interval(statuses[i % 6], t, t + len));
+        if statuses[i % 6] == MachineStatus::Running {
+            cycles.push(Cycle {
+                start: t,
+                end: t + len,
+                ended: CycleEnd::Completed,
+                program: Some("O1000".into()),
+                active: len,
+                parts: 1,
+            });
+        }
+        t += len;
+        i += 1;
+    }
+    for chunk in intervals.chunks(17) {
+        let ended: Vec<_> = cycles
+            .iter()
+            .filter(|c| chunk.iter().any(|i| i.end == c.end))
+            .cloned()
+            .collect();
+        store
+            .put_derived(&org, &mill, records(chunk, &[], &ended, &[]))
+            .await
+            .unwrap();
+    }
+    for (from, to) in [
+        (base, base + DAY),
+        (base - HOUR, base + 3 * DAY),
+        (base + 5 * HOUR + 17, base + 2 * DAY + 3 * HOUR + 5),
+        (base + 123, base + 456_789),
+        (base - 10 * DAY, base + 10 * DAY),
+    ] {
+        let got = store.totals(&org, &mill, from, to).await.unwrap();
+        assert_eq!(got, expected(&intervals, &cycles, from, to), "{from}..{to}");
+    }
+    let listed = store.intervals(&org, &mill, base + 100, base + HOUR).await.unwrap();
+    assert!(listed.first().unwrap().start <= base + 100);
+    assert!(listed.windows(2).all(|w| w[0].end == w[1].start));
+    assert_eq!(
+        store.deriver_snapshot(&org, &mill).await.unwrap().as_deref(),
+        Some(&b"snap"[..])
+    );
+}
+
+#[tokio::test]
+async fn derived_records_are_listed_by_time_and_scoped_by_organization() {
+    let (store, org, mill) = (
+        store_with(&["acme/mill", "rival/mill"]).await,
+        org_id("acme"),
+        machine_id("mill"),
+    );
+    let rival = org_id("rival");
+    let part = |at, counter| PartCount {
+        at,
+        parts: 1,
+        counter,
+        program: None,
+    };
+    let alarm = Alarm {
+        data_item: "system".into(),
+        native_code: Some("1010".into()),
+        level: ConditionLevel::Fault,
+        text: Some("SPINDLE OVERLOAD".into()),
+        start: 50,
+        end: Some(80),
+    };
+    let parts = [part(10, 1), part(20, 2), part(20, 3), part(90, 4)];
+    store
+        .put_derived(&org, &mill, records(&[], &parts, &[], &[alarm.clone()]))
+        .await
+        .unwrap();
+    assert_eq!(store.parts(&org, &mill, 0, 100, 10).await.unwrap().len(), 4);
+    assert_eq!(store.parts(&org, &mill, 20, 90, 10).await.unwrap().len(), 2);
+    assert_eq!(store.parts(&org, &mill, 0, 100, 1).await.unwrap().len(), 1);
+    assert_eq!(store.alarms(&org, &mill, 0, 100, 10).await.unwrap(), vec![alarm]);
+    assert!(store.parts(&rival, &mill, 0, 100, 10).await.unwrap().is_empty());
+    assert!(store.alarms(&rival, &mill, 0, 100, 10).await.unwrap().is_empty());
+    assert_eq!(store.totals(&rival, &mill, 0, 100).await.unwrap(), Totals::default());
+    assert_eq!(store.totals(&org, &mill, 0, 100).await.unwrap().parts, 4);
+
+    let unknown = store
+        .put_derived(&org, &machine_id("ghost"), records(&[], &parts, &[], &[]))
+        .await;
+    assert!(matches!(unknown, Err(StoreError::UnknownMachine { .. })));
+
+    store.remove_machine(&org, &mill).await.unwrap();
+    store.put_machine(&machine("acme", "mill")).await.unwrap();
+    assert!(store.parts(&org, &mill, 0, 100, 10).await.unwrap().is_empty());
+    assert!(store.deriver_snapshot(&org, &mill).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn forwarded_observations_are_stored_once_whatever_is_sent_again() {
+    let (store, org, mill) = (store_with(&["acme/mill"]).await, org_id("acme"), machine_id("mill"));
+    let batch = samples(1_000, 5);
+    let first = store
+        .append_forwarded(&org, &mill, &[1, 2, 3, 4, 5], &batch)
+        .await
+        .unwrap();
+    assert_eq!((first.duplicates, first.appended.sequences.clone()), (0, 1..6));
+    // The acknowledgement was lost: the edge sends 3..=7 again with two new ones.
+    let again = samples(1_002, 5);
+    let second = store
+        .append_forwarded(&org, &mill, &[3, 4, 5, 6, 7], &again)
+        .await
+        .unwrap();
+    assert_eq!((second.duplicates, second.appended.sequences), (3, 6..8));
+    let all = store.observations(&org, &mill, 0, 100).await.unwrap();
+    let stamps: Vec<_> = all.iter().map(|o| o.observation.timestamp).collect();
+    assert_eq!(stamps, (1_000..1_007).collect::<Vec<_>>());
+    assert_eq!(store.last_forwarded(&org, &mill).await.unwrap(), 7);
+
+    let replay = store
+        .append_forwarded(&org, &mill, &[1, 2, 3, 4, 5], &batch)
+        .await
+        .unwrap();
+    assert_eq!(replay.duplicates, 5);
+    assert!(replay.appended.sequences.is_empty());
+
+    for bad in [&[9, 8, 10, 11, 12][..], &[9, 9, 10, 11, 12], &[9, 10]] {
+        let refused = store.append_forwarded(&org, &mill, bad, &batch).await;
+        assert!(matches!(refused, Err(StoreError::Unordered { .. })), "{bad:?}");
+    }
+    assert_eq!(store.last_sequence(&org, &mill).await.unwrap(), 7);
+}
+
+#[tokio::test]
+async fn expiry_removes_old_data_in_bounded_steps_and_keeps_the_rest() {
+    let (store, org, mill) = (store_with(&["acme/mill"]).await, org_id("acme"), machine_id("mill"));
+    // 5,000 observations one second apart, in batches that become chunks.
+    let second = 1_000_000_000;
+    for batch in 0..5 {
+        let observations: Vec<_> = (0..1_000)
+            .map(|i| sample("x", (batch * 1_000 + i) * second, 1.0))
+            .collect();
+        store.append_observations(&org, &mill, &observations).await.unwrap();
+    }
+    let intervals: Vec<_> = (0..100)
+        .map(|i| interval(MachineStatus::Idle, i * HOUR, (i + 1) * HOUR))
+        .collect();
+    store
+        .put_derived(&org, &mill, records(&intervals, &[], &[], &[]))
+        .await
+        .unwrap();
+
+    let cutoff = 2_500 * second;
+    let mut removed = 0;
+    loop {
+        let step = store
+            .expire(&org, &mill, Some(cutoff), Some(50 * HOUR), 40)
+            .await
+            .unwrap();
+        removed += step.derived;
+        if !step.more {
+            break;
+        }
+    }
+    // Whole chunks older than the cutoff go; the chunk straddling it stays.
+    let left = store.observations(&org, &mill, 0, 10_000).await.unwrap();
+    assert!(left.first().unwrap().observation.timestamp <= cutoff);
+    assert!(left.len() >= 2_500 && left.len() < 5_000, "{}", left.len());
+    assert_eq!(left.last().unwrap().sequence, 5_000);
+    let kept = store.intervals(&org, &mill, 0, 200 * HOUR).await.unwrap();
+    assert_eq!(kept.first().unwrap().start, 49 * HOUR);
+    assert!(removed >= 49);
+    assert_eq!(
+        store.totals(&org, &mill, 50 * HOUR, 100 * HOUR).await.unwrap().idle,
+        50 * HOUR
+    );
+}
+
+#[tokio::test]
+async fn device_tokens_are_found_by_hash_and_listed_per_organization() {
+    let (store, org) = (store_with(&["acme/mill", "rival/mill"]).await, org_id("acme"));
+    let token = |org: &str, id: &str, at| DeviceToken {
+        id: id.into(),
+        org: org_id(org),
+        name: format!("edge {id}"),
+        created_at_ms: at,
+        revoked_at_ms: None,
+    };
+    store.put_device_token("aa", &token("acme", "a2", 2)).await.unwrap();
+    store.put_device_token("bb", &token("acme", "a1", 1)).await.unwrap();
+    store.put_device_token("cc", &token("rival", "r1", 1)).await.unwrap();
+    assert_eq!(store.device_token("cc").await.unwrap().unwrap().org, org_id("rival"));
+    assert!(store.device_token("dd").await.unwrap().is_none());
+    let listed = store.device_tokens(&org).await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|(_, t)| t.id.as_str()).collect();
+    assert_eq!(ids, ["a1", "a2"]);
+    let orphan = store.put_device_token("ee", &token("nobody", "x", 1)).await;
+    assert!(matches!(orphan, Err(StoreError::UnknownOrganization(_))));
+}
