@@ -16,7 +16,7 @@ mod token;
 
 pub use derived::{Alarm, Cycle, CycleEnd, Interval, PartCount, SignalMapping, Totals};
 pub use ids::{IdError, MachineId, OrgId, PluginId};
-pub use machine::{Endpoint, Machine, Organization, Retention};
+pub use machine::{Endpoint, Feed, Machine, Organization, Retention};
 pub use observation::{
     Category, Condition, ConditionLevel, DataItem, Observation, StoredObservation, Timestamp,
     Value, now_ms,

@@ -97,9 +97,24 @@ pub struct Machine {
     /// Whether the driver runs. A stopped machine keeps its configuration and its data.
     #[serde(default = "running_by_default")]
     pub enabled: bool,
+    /// How its observations reach this host.
+    #[serde(default)]
+    pub feed: Feed,
     /// Which data items its derived state reads, where its driver's types do not say.
     #[serde(default, skip_serializing_if = "SignalMapping::is_empty")]
     pub signals: SignalMapping,
+}
+
+/// How a machine's observations reach the host.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feed {
+    /// Its driver runs here.
+    #[default]
+    Driver,
+    /// An edge connector next to the machine runs its driver and forwards the observations
+    /// through the ingest API; nothing runs here.
+    Edge,
 }
 
 /// Machines saved before they could be stopped were all running.

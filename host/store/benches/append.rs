@@ -155,6 +155,7 @@ fn machine(org: &OrgId, id: &MachineId) -> Machine {
         endpoints: Vec::new(),
         poll_interval_ms: 1000,
         enabled: true,
+        feed: Default::default(),
         signals: Default::default(),
     }
 }

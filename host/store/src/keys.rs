@@ -111,7 +111,8 @@ pub(crate) fn time(timestamp: i64) -> [u8; 8] {
 /// Key of a record of the machine whose series prefix is `prefix`, at `timestamp`, followed by
 /// `rest` to tell apart records at the same time.
 pub(crate) fn timed(prefix: &[u8], timestamp: i64, rest: &[&[u8]]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(prefix.len() + 8 + rest.iter().map(|r| r.len() + 1).sum::<usize>());
+    let mut key =
+        Vec::with_capacity(prefix.len() + 8 + rest.iter().map(|r| r.len() + 1).sum::<usize>());
     key.extend_from_slice(prefix);
     key.extend_from_slice(&time(timestamp));
     for (i, part) in rest.iter().enumerate() {

@@ -443,17 +443,23 @@ impl Store for SledStore {
         &self,
         org: &OrgId,
         machine: &MachineId,
+        stream: &str,
         source_sequences: &[u64],
         observations: &[Observation],
     ) -> Result<Forwarded, StoreError> {
-        let forwarded = self.write_forwarded(org, machine, source_sequences, observations)?;
+        let forwarded =
+            self.write_forwarded(org, machine, stream, source_sequences, observations)?;
         if !forwarded.appended.sequences.is_empty() {
             self.committer.commit().await?;
         }
         Ok(forwarded)
     }
 
-    async fn last_forwarded(&self, org: &OrgId, machine: &MachineId) -> Result<u64, StoreError> {
+    async fn last_forwarded(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+    ) -> Result<Option<(String, u64)>, StoreError> {
         self.read_last_forwarded(org, machine)
     }
 

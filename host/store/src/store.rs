@@ -222,11 +222,14 @@ pub trait Store: Send + Sync + 'static {
         state: &BTreeMap<String, Vec<u8>>,
     ) -> Result<(), StoreError>;
 
-    /// Appends observations an edge connector forwarded, numbered by the edge with strictly
-    /// increasing `source_sequences` (one per observation). Observations numbered at or below
-    /// the last one stored for the machine were delivered before and are skipped, so a batch
-    /// sent again after a lost acknowledgement is stored once. The rest are appended as
-    /// [`Store::append_observations`] does, and the last number is remembered with them.
+    /// Appends observations an edge connector forwarded from its stream `stream` (an id the
+    /// edge chose when it began recording the machine), numbered by the edge with strictly
+    /// increasing `source_sequences`, one per observation. Observations numbered at or below
+    /// the last one stored from the same stream were delivered before and are skipped, so a
+    /// batch sent again after a lost acknowledgement is stored once. A new stream (an edge
+    /// replaced or reset) starts afresh. The rest are appended as
+    /// [`Store::append_observations`] does, and the stream's last number is remembered with
+    /// them.
     ///
     /// Fails with [`StoreError::UnknownMachine`], or [`StoreError::Unordered`] if the numbers
     /// are not strictly increasing or not one per observation.
@@ -234,12 +237,18 @@ pub trait Store: Send + Sync + 'static {
         &self,
         org: &OrgId,
         machine: &MachineId,
+        stream: &str,
         source_sequences: &[u64],
         observations: &[Observation],
     ) -> Result<Forwarded, StoreError>;
 
-    /// The last edge sequence number stored for the machine, 0 if none.
-    async fn last_forwarded(&self, org: &OrgId, machine: &MachineId) -> Result<u64, StoreError>;
+    /// The stream the machine's observations were last forwarded from, and the last sequence
+    /// number stored from it.
+    async fn last_forwarded(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+    ) -> Result<Option<(String, u64)>, StoreError>;
 
     /// Stores what the machine's deriver closed, with its snapshot, atomically, and adds them to
     /// the hourly and daily roll-ups. Not made durable before returning: derived data is

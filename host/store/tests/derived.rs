@@ -4,8 +4,7 @@
 mod common;
 
 use chatter_model::{
-    Alarm, ConditionLevel, Cycle, CycleEnd, DeviceToken, Interval, MachineStatus, PartCount,
-    Totals,
+    Alarm, ConditionLevel, Cycle, CycleEnd, DeviceToken, Interval, MachineStatus, PartCount, Totals,
 };
 use chatter_store::{DerivedRecords, StoreError};
 use common::*;
@@ -50,7 +49,11 @@ fn expected(intervals: &[Interval], cycles: &[Cycle], from: i64, to: i64) -> Tot
 
 #[tokio::test]
 async fn totals_from_rollups_equal_totals_from_the_records_for_any_range() {
-    let (store, org, mill) = (store_with(&["acme/mill"]).await, org_id("acme"), machine_id("mill"));
+    let (store, org, mill) = (
+        store_with(&["acme/mill"]).await,
+        org_id("acme"),
+        machine_id("mill"),
+    );
     let base = 20_000 * DAY;
     // Three days of intervals of awkward lengths, written in several batches.
     let statuses = MachineStatus::ALL;
@@ -95,11 +98,18 @@ async fn totals_from_rollups_equal_totals_from_the_records_for_any_range() {
         let got = store.totals(&org, &mill, from, to).await.unwrap();
         assert_eq!(got, expected(&intervals, &cycles, from, to), "{from}..{to}");
     }
-    let listed = store.intervals(&org, &mill, base + 100, base + HOUR).await.unwrap();
+    let listed = store
+        .intervals(&org, &mill, base + 100, base + HOUR)
+        .await
+        .unwrap();
     assert!(listed.first().unwrap().start <= base + 100);
     assert!(listed.windows(2).all(|w| w[0].end == w[1].start));
     assert_eq!(
-        store.deriver_snapshot(&org, &mill).await.unwrap().as_deref(),
+        store
+            .deriver_snapshot(&org, &mill)
+            .await
+            .unwrap()
+            .as_deref(),
         Some(&b"snap"[..])
     );
 }
@@ -134,10 +144,28 @@ async fn derived_records_are_listed_by_time_and_scoped_by_organization() {
     assert_eq!(store.parts(&org, &mill, 0, 100, 10).await.unwrap().len(), 4);
     assert_eq!(store.parts(&org, &mill, 20, 90, 10).await.unwrap().len(), 2);
     assert_eq!(store.parts(&org, &mill, 0, 100, 1).await.unwrap().len(), 1);
-    assert_eq!(store.alarms(&org, &mill, 0, 100, 10).await.unwrap(), vec![alarm]);
-    assert!(store.parts(&rival, &mill, 0, 100, 10).await.unwrap().is_empty());
-    assert!(store.alarms(&rival, &mill, 0, 100, 10).await.unwrap().is_empty());
-    assert_eq!(store.totals(&rival, &mill, 0, 100).await.unwrap(), Totals::default());
+    assert_eq!(
+        store.alarms(&org, &mill, 0, 100, 10).await.unwrap(),
+        vec![alarm]
+    );
+    assert!(
+        store
+            .parts(&rival, &mill, 0, 100, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .alarms(&rival, &mill, 0, 100, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.totals(&rival, &mill, 0, 100).await.unwrap(),
+        Totals::default()
+    );
     assert_eq!(store.totals(&org, &mill, 0, 100).await.unwrap().parts, 4);
 
     let unknown = store
@@ -147,55 +175,90 @@ async fn derived_records_are_listed_by_time_and_scoped_by_organization() {
 
     store.remove_machine(&org, &mill).await.unwrap();
     store.put_machine(&machine("acme", "mill")).await.unwrap();
-    assert!(store.parts(&org, &mill, 0, 100, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .parts(&org, &mill, 0, 100, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.deriver_snapshot(&org, &mill).await.unwrap().is_none());
 }
 
 #[tokio::test]
 async fn forwarded_observations_are_stored_once_whatever_is_sent_again() {
-    let (store, org, mill) = (store_with(&["acme/mill"]).await, org_id("acme"), machine_id("mill"));
+    let (store, org, mill) = (
+        store_with(&["acme/mill"]).await,
+        org_id("acme"),
+        machine_id("mill"),
+    );
     let batch = samples(1_000, 5);
     let first = store
-        .append_forwarded(&org, &mill, &[1, 2, 3, 4, 5], &batch)
+        .append_forwarded(&org, &mill, "edge-a", &[1, 2, 3, 4, 5], &batch)
         .await
         .unwrap();
-    assert_eq!((first.duplicates, first.appended.sequences.clone()), (0, 1..6));
+    assert_eq!(
+        (first.duplicates, first.appended.sequences.clone()),
+        (0, 1..6)
+    );
     // The acknowledgement was lost: the edge sends 3..=7 again with two new ones.
     let again = samples(1_002, 5);
     let second = store
-        .append_forwarded(&org, &mill, &[3, 4, 5, 6, 7], &again)
+        .append_forwarded(&org, &mill, "edge-a", &[3, 4, 5, 6, 7], &again)
         .await
         .unwrap();
     assert_eq!((second.duplicates, second.appended.sequences), (3, 6..8));
     let all = store.observations(&org, &mill, 0, 100).await.unwrap();
     let stamps: Vec<_> = all.iter().map(|o| o.observation.timestamp).collect();
     assert_eq!(stamps, (1_000..1_007).collect::<Vec<_>>());
-    assert_eq!(store.last_forwarded(&org, &mill).await.unwrap(), 7);
+    assert_eq!(
+        store.last_forwarded(&org, &mill).await.unwrap(),
+        Some(("edge-a".to_owned(), 7))
+    );
 
     let replay = store
-        .append_forwarded(&org, &mill, &[1, 2, 3, 4, 5], &batch)
+        .append_forwarded(&org, &mill, "edge-a", &[1, 2, 3, 4, 5], &batch)
         .await
         .unwrap();
     assert_eq!(replay.duplicates, 5);
     assert!(replay.appended.sequences.is_empty());
 
     for bad in [&[9, 8, 10, 11, 12][..], &[9, 9, 10, 11, 12], &[9, 10]] {
-        let refused = store.append_forwarded(&org, &mill, bad, &batch).await;
-        assert!(matches!(refused, Err(StoreError::Unordered { .. })), "{bad:?}");
+        let refused = store
+            .append_forwarded(&org, &mill, "edge-a", bad, &batch)
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Unordered { .. })),
+            "{bad:?}"
+        );
     }
     assert_eq!(store.last_sequence(&org, &mill).await.unwrap(), 7);
+
+    // A replaced edge starts a new stream at 1.
+    let fresh = store
+        .append_forwarded(&org, &mill, "edge-b", &[1, 2], &samples(2_000, 2))
+        .await
+        .unwrap();
+    assert_eq!((fresh.duplicates, fresh.appended.sequences), (0, 8..10));
 }
 
 #[tokio::test]
 async fn expiry_removes_old_data_in_bounded_steps_and_keeps_the_rest() {
-    let (store, org, mill) = (store_with(&["acme/mill"]).await, org_id("acme"), machine_id("mill"));
+    let (store, org, mill) = (
+        store_with(&["acme/mill"]).await,
+        org_id("acme"),
+        machine_id("mill"),
+    );
     // 5,000 observations one second apart, in batches that become chunks.
     let second = 1_000_000_000;
     for batch in 0..5 {
         let observations: Vec<_> = (0..1_000)
             .map(|i| sample("x", (batch * 1_000 + i) * second, 1.0))
             .collect();
-        store.append_observations(&org, &mill, &observations).await.unwrap();
+        store
+            .append_observations(&org, &mill, &observations)
+            .await
+            .unwrap();
     }
     let intervals: Vec<_> = (0..100)
         .map(|i| interval(MachineStatus::Idle, i * HOUR, (i + 1) * HOUR))
@@ -226,14 +289,21 @@ async fn expiry_removes_old_data_in_bounded_steps_and_keeps_the_rest() {
     assert_eq!(kept.first().unwrap().start, 49 * HOUR);
     assert!(removed >= 49);
     assert_eq!(
-        store.totals(&org, &mill, 50 * HOUR, 100 * HOUR).await.unwrap().idle,
+        store
+            .totals(&org, &mill, 50 * HOUR, 100 * HOUR)
+            .await
+            .unwrap()
+            .idle,
         50 * HOUR
     );
 }
 
 #[tokio::test]
 async fn device_tokens_are_found_by_hash_and_listed_per_organization() {
-    let (store, org) = (store_with(&["acme/mill", "rival/mill"]).await, org_id("acme"));
+    let (store, org) = (
+        store_with(&["acme/mill", "rival/mill"]).await,
+        org_id("acme"),
+    );
     let token = |org: &str, id: &str, at| DeviceToken {
         id: id.into(),
         org: org_id(org),
@@ -241,10 +311,22 @@ async fn device_tokens_are_found_by_hash_and_listed_per_organization() {
         created_at_ms: at,
         revoked_at_ms: None,
     };
-    store.put_device_token("aa", &token("acme", "a2", 2)).await.unwrap();
-    store.put_device_token("bb", &token("acme", "a1", 1)).await.unwrap();
-    store.put_device_token("cc", &token("rival", "r1", 1)).await.unwrap();
-    assert_eq!(store.device_token("cc").await.unwrap().unwrap().org, org_id("rival"));
+    store
+        .put_device_token("aa", &token("acme", "a2", 2))
+        .await
+        .unwrap();
+    store
+        .put_device_token("bb", &token("acme", "a1", 1))
+        .await
+        .unwrap();
+    store
+        .put_device_token("cc", &token("rival", "r1", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.device_token("cc").await.unwrap().unwrap().org,
+        org_id("rival")
+    );
     assert!(store.device_token("dd").await.unwrap().is_none());
     let listed = store.device_tokens(&org).await.unwrap();
     let ids: Vec<_> = listed.iter().map(|(_, t)| t.id.as_str()).collect();

@@ -128,7 +128,8 @@ impl SledStore {
                     }
                     encoded.insert(&tx)?;
                     add_rollups(&tx, &prefix, &deltas)?;
-                    tx.deriver.insert(machine_key.as_slice(), records.snapshot)?;
+                    tx.deriver
+                        .insert(machine_key.as_slice(), records.snapshot)?;
                     Ok(())
                 },
             )
@@ -161,7 +162,11 @@ impl SledStore {
         // Intervals do not overlap, so only the last one starting at or before `from` can
         // reach into the range from before it.
         let at = keys::timed(&prefix, from, &[]);
-        if let Some(entry) = table.tree.range(prefix.as_slice()..=at.as_slice()).next_back() {
+        if let Some(entry) = table
+            .tree
+            .range(prefix.as_slice()..=at.as_slice())
+            .next_back()
+        {
             let (key, value) = entry.map_err(table.failed("scanning", &prefix))?;
             let interval: Interval = decode(table, &key, &value)?;
             if interval.end > from {
@@ -395,8 +400,7 @@ fn add_rollups(
         let mut totals = match tree.get(&key)? {
             None => Totals::default(),
             Some(bytes) => abort_on(
-                postcard::from_bytes(&bytes)
-                    .map_err(|e| codec::decode_error(name, &key)(e.into())),
+                postcard::from_bytes(&bytes).map_err(|e| codec::decode_error(name, &key)(e.into())),
             )?,
         };
         totals.merge(delta);
@@ -459,7 +463,10 @@ mod tests {
         let from = 20_000 * DAY + 22 * HOUR + 5;
         let to = 20_002 * DAY + HOUR + 7;
         let spans = spans(from, to);
-        assert_eq!(spans.first(), Some(&Span::Edge(from, 20_000 * DAY + 23 * HOUR)));
+        assert_eq!(
+            spans.first(),
+            Some(&Span::Edge(from, 20_000 * DAY + 23 * HOUR))
+        );
         assert_eq!(spans[1], Span::Bucket(HOUR, 20_000 * 24 + 23));
         assert_eq!(spans[2], Span::Bucket(DAY, 20_001));
         assert_eq!(spans[3], Span::Bucket(HOUR, 20_002 * 24));

@@ -140,15 +140,16 @@ impl SledStore {
         &self,
         org: &OrgId,
         machine: &MachineId,
+        stream: &str,
         source_sequences: &[u64],
         observations: &[Observation],
     ) -> Result<Forwarded, StoreError> {
         check_source_sequences(org, machine, source_sequences, observations.len())?;
         let forwarded_key = keys::forwarded(org, machine);
         let _guard = self.locks.lock(org, machine);
-        let last_stored = match self.trees.sequences.get(&forwarded_key)? {
-            None => 0,
-            Some(bytes) => codec::decode_u64(tree::SEQUENCES, &forwarded_key, &bytes)?,
+        let last_stored = match self.read_last_forwarded(org, machine)? {
+            Some((last_stream, last)) if last_stream == stream => last,
+            _ => 0,
         };
         let duplicates = source_sequences.partition_point(|&s| s <= last_stored);
         let fresh = &observations[duplicates..];
@@ -165,7 +166,10 @@ impl SledStore {
             });
         }
         let batch = PreparedBatch::new(fresh)?;
-        let last = source_sequences.last().map(|&last| (forwarded_key.as_slice(), last));
+        let mark = source_sequences
+            .last()
+            .map(|&last| forwarded_mark(stream, last));
+        let last = mark.as_deref().map(|mark| (forwarded_key.as_slice(), mark));
         let appended = self.append_prepared(org, machine, &batch, last)?;
         Ok(Forwarded {
             duplicates,
@@ -181,7 +185,7 @@ impl SledStore {
         org: &OrgId,
         machine: &MachineId,
         batch: &PreparedBatch<'_>,
-        forwarded: Option<(&[u8], u64)>,
+        forwarded: Option<(&[u8], &[u8])>,
     ) -> Result<Appended, StoreError> {
         let machine_key = keys::machine(org, machine);
         let prefix = keys::series_prefix(org, machine);
@@ -208,8 +212,8 @@ impl SledStore {
                 values.update(batch.newest(range.start, &backwards));
                 latest.insert(machine_key.as_slice(), abort_on(values.to_value())?)?;
                 sequences.insert(machine_key.as_slice(), &(range.end - 1).to_be_bytes())?;
-                if let Some((key, last_forwarded)) = forwarded {
-                    sequences.insert(key, &last_forwarded.to_be_bytes())?;
+                if let Some((key, mark)) = forwarded {
+                    sequences.insert(key, mark)?;
                 }
                 Ok(Appended {
                     sequences: range,
@@ -223,17 +227,20 @@ impl SledStore {
             })
     }
 
-    /// The last forwarded sequence number stored for the machine.
+    /// The stream the machine was last forwarded from and the last sequence number stored
+    /// from it.
     pub(super) fn read_last_forwarded(
         &self,
         org: &OrgId,
         machine: &MachineId,
-    ) -> Result<u64, StoreError> {
+    ) -> Result<Option<(String, u64)>, StoreError> {
         let key = keys::forwarded(org, machine);
-        match self.trees.sequences.get(&key)? {
-            None => Ok(0),
-            Some(bytes) => codec::decode_u64(tree::SEQUENCES, &key, &bytes),
-        }
+        let Some(bytes) = self.trees.sequences.get(&key)? else {
+            return Ok(None);
+        };
+        let (last, stream) = bytes.split_at_checked(8).unwrap_or((&bytes, &[]));
+        let last = codec::decode_u64(tree::SEQUENCES, &key, last)?;
+        Ok(Some((String::from_utf8_lossy(stream).into_owned(), last)))
     }
 
     /// The machine's next sequence number, for an empty append.
@@ -350,6 +357,13 @@ fn decode_latest<'a>(
 fn next_range(last: u64, count: u64) -> Option<Range<u64>> {
     let first = last.checked_add(1)?;
     Some(first..first.checked_add(count)?)
+}
+
+/// The stored mark of a forwarded stream: its last sequence number, then its id.
+fn forwarded_mark(stream: &str, last: u64) -> Vec<u8> {
+    let mut mark = last.to_be_bytes().to_vec();
+    mark.extend_from_slice(stream.as_bytes());
+    mark
 }
 
 /// Checks that forwarded observations are numbered one each, strictly increasing.

@@ -33,6 +33,7 @@ pub fn machine(org: &str, id: &str) -> Machine {
         endpoints: Vec::new(),
         poll_interval_ms: 1000,
         enabled: true,
+        feed: Default::default(),
         signals: Default::default(),
     }
 }
