@@ -22,4 +22,4 @@ pub use observation::{
     Value, now_ms,
 };
 pub use token::DeviceToken;
-pub use status::{MachineStatus, derive_status};
+pub use status::MachineStatus;

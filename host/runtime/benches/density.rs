@@ -191,6 +191,8 @@ fn fixture(plugin: &LoadedPlugin, driver: &str, i: usize) -> (Machine, InstanceC
         endpoints: Vec::new(),
         poll_interval_ms: 1_000,
         enabled: true,
+        feed: Default::default(),
+        signals: Default::default(),
     };
     let mut given = BTreeMap::new();
     if plugin.manifest.config.contains_key("seed") {

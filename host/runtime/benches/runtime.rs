@@ -814,6 +814,8 @@ fn machine(driver: &str) -> Machine {
         endpoints: Vec::new(),
         poll_interval_ms: 1_000,
         enabled: true,
+        feed: Default::default(),
+        signals: Default::default(),
     }
 }
 

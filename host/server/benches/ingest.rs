@@ -261,6 +261,8 @@ async fn wasm_decode(log: &[u8], devices: &str, expected: u64) -> Duration {
             }],
             poll_interval_ms: 10,
             enabled: true,
+            feed: Default::default(),
+            signals: Default::default(),
         };
         let mut context = InstanceContext::for_machine(machine.org.clone(), machine.id.clone());
         context.config = plugin.manifest.resolve_config(&machine.config).unwrap();

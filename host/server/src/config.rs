@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use chatter_model::{Endpoint, MachineId, OrgId, PluginId};
+use chatter_model::{Endpoint, Feed, MachineId, OrgId, PluginId, Retention, SignalMapping};
 use chatter_runtime::capabilities::machine_network::NetworkPolicy;
 use chatter_runtime::{EffectiveLimits, RuntimeConfig, SupervisionPolicy};
 use serde::Deserialize;
@@ -27,6 +27,12 @@ pub struct ServerConfig {
     /// How drivers are supervised.
     #[serde(default)]
     pub supervision: SupervisionSection,
+    /// How long the organization's data is kept.
+    #[serde(default)]
+    pub retention: RetentionSection,
+    /// Limits of the edge ingestion API.
+    #[serde(default)]
+    pub ingest: IngestSection,
     /// Machines to create or update in the served organization at start.
     #[serde(default)]
     pub machines: Vec<MachineSection>,
@@ -34,7 +40,7 @@ pub struct ServerConfig {
 
 /// `[server]`
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ServerSection {
     /// Address to listen on.
     pub addr: SocketAddr,
@@ -44,6 +50,8 @@ pub struct ServerSection {
     pub organization: OrgId,
     /// The organization's display name, used when it is created.
     pub organization_name: String,
+    /// The organization's IANA time zone, in which its days and shifts begin.
+    pub time_zone: String,
 }
 
 impl Default for ServerSection {
@@ -53,6 +61,7 @@ impl Default for ServerSection {
             data_dir: PathBuf::from("chatter-data"),
             organization: OrgId::new("default").unwrap_or_else(|_| unreachable!("valid literal")),
             organization_name: "My shop".into(),
+            time_zone: "UTC".into(),
         }
     }
 }
@@ -127,6 +136,60 @@ impl Default for SupervisionSection {
     }
 }
 
+/// `[retention]`: how long the served organization's data is kept, in days counted from the
+/// data's own timestamps; 0 keeps it forever.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RetentionSection {
+    /// Days raw observations are kept.
+    pub raw_days: u32,
+    /// Days derived data (timelines, parts, cycles, alarms) is kept.
+    pub derived_days: u32,
+    /// Seconds between two passes of the retention task.
+    pub interval_s: u64,
+}
+
+impl Default for RetentionSection {
+    fn default() -> Self {
+        let retention = Retention::default();
+        RetentionSection {
+            raw_days: retention.raw_days.unwrap_or(0),
+            derived_days: retention.derived_days.unwrap_or(0),
+            interval_s: 3_600,
+        }
+    }
+}
+
+impl RetentionSection {
+    /// The retention this section describes.
+    pub fn retention(&self) -> Retention {
+        let days = |d: u32| (d > 0).then_some(d);
+        Retention {
+            raw_days: days(self.raw_days),
+            derived_days: days(self.derived_days),
+        }
+    }
+}
+
+/// `[ingest]`: limits on edge connectors.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IngestSection {
+    /// Observations a second one device token may send, on average.
+    pub rate_per_token: u64,
+    /// Observations one device token may send at once (at least one full batch).
+    pub burst_per_token: u64,
+}
+
+impl Default for IngestSection {
+    fn default() -> Self {
+        IngestSection {
+            rate_per_token: 50_000,
+            burst_per_token: 500_000,
+        }
+    }
+}
+
 /// `[[machines]]`
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -146,6 +209,12 @@ pub struct MachineSection {
     /// Where the machine can be reached.
     #[serde(default)]
     pub endpoints: Vec<Endpoint>,
+    /// Whether its driver runs here (`driver`) or an edge connector forwards it (`edge`).
+    #[serde(default)]
+    pub feed: Feed,
+    /// Which data items its timeline reads, where its driver's types do not say.
+    #[serde(default)]
+    pub signals: SignalMapping,
 }
 
 fn default_poll_interval_ms() -> u32 {

@@ -16,6 +16,20 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// An error with any status.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// 401: the request carries no valid credentials.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
     /// 404 with a stable `code`.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         ApiError {

@@ -5,9 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chatter_model::{
-    DataItem, Machine, MachineId, Observation, OrgId, PluginId, StoredObservation,
-};
+use chatter_model::{DataItem, Feed, Machine, MachineId, Observation, OrgId, PluginId};
 use chatter_runtime::capabilities::machine_network::NetworkPolicy;
 use chatter_runtime::manifest::ConfigError;
 use chatter_runtime::{
@@ -16,6 +14,7 @@ use chatter_runtime::{
 };
 use chatter_store::{Store, StoreError};
 
+use crate::ingest::Ingest;
 use crate::live::LiveState;
 use crate::plugins::{self, PluginError};
 
@@ -69,6 +68,7 @@ const STOP_GRACE: Duration = Duration::from_secs(30);
 pub struct Fleet {
     runtime: Arc<Runtime>,
     store: Arc<dyn Store>,
+    ingest: Arc<Ingest>,
     live: LiveState,
     network: NetworkPolicy,
     policy: SupervisionPolicy,
@@ -80,14 +80,15 @@ impl Fleet {
     /// A fleet with no drivers running yet.
     pub fn new(
         runtime: Arc<Runtime>,
-        store: Arc<dyn Store>,
+        ingest: Arc<Ingest>,
         live: LiveState,
         network: NetworkPolicy,
         policy: SupervisionPolicy,
     ) -> Self {
         Fleet {
             runtime,
-            store,
+            store: ingest.store().clone(),
+            ingest,
             live,
             network,
             policy,
@@ -96,17 +97,15 @@ impl Fleet {
         }
     }
 
-    /// Restores every machine's live state from the store and starts the driver of each
-    /// enabled machine. A machine whose driver cannot start is logged and skipped; the others
-    /// run.
+    /// Restores every machine's derived and live state from the store and starts the driver
+    /// of each enabled machine that is not fed by an edge. A machine whose driver cannot start
+    /// is logged and skipped; the others run.
     pub async fn start_all(&self) -> Result<Vec<FleetError>, StoreError> {
         let mut failures = Vec::new();
         for org in self.store.organizations().await? {
             for machine in self.store.machines(&org.id).await? {
-                let items = self.store.data_items(&org.id, &machine.id).await?;
-                let latest = self.store.latest_observations(&org.id, &machine.id).await?;
-                self.live.restore(&org.id, &machine.id, items, latest);
-                if !machine.enabled {
+                self.ingest.open(&machine).await?;
+                if !machine.enabled || machine.feed == Feed::Edge {
                     continue;
                 }
                 if let Err(error) = self.start_machine(&machine).await {
@@ -157,6 +156,7 @@ impl Fleet {
             org: machine.org.clone(),
             machine: machine.id.clone(),
             store: self.store.clone(),
+            ingest: self.ingest.clone(),
             live: self.live.clone(),
             state: context.state.clone(),
             saved_state: Mutex::new(saved),
@@ -250,6 +250,7 @@ struct MachineSink {
     org: OrgId,
     machine: MachineId,
     store: Arc<dyn Store>,
+    ingest: Arc<Ingest>,
     live: LiveState,
     state: Arc<Mutex<BTreeMap<String, Vec<u8>>>>,
     saved_state: Mutex<BTreeMap<String, Vec<u8>>>,
@@ -284,33 +285,18 @@ impl MachineSink {
 
 impl ObservationSink for MachineSink {
     async fn declare(&self, items: Vec<DataItem>) -> Result<(), String> {
-        self.store
-            .put_data_items(&self.org, &self.machine, &items)
+        self.ingest
+            .declare(&self.org, &self.machine, items)
             .await
-            .map_err(|e| e.to_string())?;
-        self.live.declare(&self.org, &self.machine, items);
-        Ok(())
+            .map_err(|e| e.to_string())
     }
 
     async fn deliver(&self, batch: Vec<Observation>) -> Result<(), String> {
         if !batch.is_empty() {
-            let appended = self
-                .store
-                .append_observations(&self.org, &self.machine, &batch)
+            self.ingest
+                .append(&self.org, &self.machine, batch)
                 .await
                 .map_err(|e| e.to_string())?;
-            let stored: Vec<StoredObservation> = appended
-                .sequences
-                .clone()
-                .zip(batch)
-                .map(|(sequence, observation)| StoredObservation {
-                    sequence,
-                    backwards: appended.is_backwards(sequence),
-                    observation,
-                })
-                .collect();
-            self.live
-                .apply(&self.org, &self.machine, &stored, chatter_model::now_ms());
         }
         self.save_state().await
     }

@@ -13,17 +13,22 @@ pub mod api;
 pub mod config;
 mod error;
 pub mod fleet;
+pub mod ingest;
 pub mod live;
 pub mod plugins;
+pub mod retention;
+pub mod time;
 
 pub use api::router;
 pub use config::ServerConfig;
 pub use error::ApiError;
 pub use fleet::Fleet;
+pub use ingest::Ingest;
 pub use live::{LiveEvent, LiveState, MachineLive};
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chatter_model::{Machine, Organization};
 use chatter_runtime::Runtime;
@@ -43,15 +48,7 @@ pub async fn serve(
     use anyhow::Context as _;
 
     let org = config.server.organization.clone();
-    if store.organization(&org).await?.is_none() {
-        let name = config.server.organization_name.clone();
-        store
-            .put_organization(&Organization {
-                id: org.clone(),
-                name,
-            })
-            .await?;
-    }
+    put_organization(config, store.as_ref()).await?;
     for section in &config.machines {
         // A machine stopped through the API stays stopped across restarts.
         let enabled = store
@@ -67,6 +64,8 @@ pub async fn serve(
             endpoints: section.endpoints.clone(),
             poll_interval_ms: section.poll_interval_ms,
             enabled,
+            feed: section.feed,
+            signals: section.signals.clone(),
         };
         store
             .put_machine(&machine)
@@ -75,9 +74,10 @@ pub async fn serve(
     }
 
     let live = LiveState::default();
+    let ingest = Arc::new(Ingest::new(store.clone(), live.clone()));
     let fleet = Arc::new(Fleet::new(
         runtime,
-        store.clone(),
+        ingest.clone(),
         live.clone(),
         config.network_policy(),
         config.supervision_policy(),
@@ -89,14 +89,50 @@ pub async fn serve(
             "some machines have no running driver; see errors above"
         );
     }
+    let retention = tokio::spawn(retention::run(
+        store.clone(),
+        Duration::from_secs(config.retention.interval_s.max(1)),
+    ));
+    let limits = &config.ingest;
     let app = router(api::AppState {
         org,
         store,
         live,
         fleet,
+        ingest: ingest.clone(),
+        rate_limiter: Arc::new(api::RateLimiter::new(
+            limits.rate_per_token,
+            limits.burst_per_token,
+        )),
     });
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
-        .context("HTTP server failed")
+        .context("HTTP server failed");
+    retention.abort();
+    ingest
+        .close_all()
+        .await
+        .context("saving derived data at shutdown")?;
+    served
+}
+
+/// Creates the served organization, or updates its name, time zone and retention from the
+/// configuration, which is the authority on them until accounts exist.
+async fn put_organization(config: &ServerConfig, store: &dyn Store) -> anyhow::Result<()> {
+    let section = &config.server;
+    if !time::is_known_zone(&section.time_zone) {
+        anyhow::bail!(
+            "[server] time-zone: `{}` is not an IANA time zone (like `Europe/Berlin` or `America/Chicago`)",
+            section.time_zone
+        );
+    }
+    let mut org = Organization::new(section.organization.clone(), &section.organization_name);
+    if let Some(saved) = store.organization(&section.organization).await? {
+        org.name = saved.name;
+    }
+    org.time_zone = section.time_zone.clone();
+    org.retention = config.retention.retention();
+    store.put_organization(&org).await?;
+    Ok(())
 }

@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use chatter_model::{
-    DataItem, MachineId, MachineStatus, Observation, OrgId, StoredObservation, derive_status,
-};
+use chatter_derive::Current;
+use chatter_model::{DataItem, MachineId, MachineStatus, OrgId, StoredObservation};
 use chatter_runtime::DriverHealth;
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -18,8 +17,10 @@ pub struct MachineLive {
     pub data_items: Vec<DataItem>,
     /// The latest observation of each data item, by data item id.
     pub latest: HashMap<String, StoredObservation>,
-    /// The status derived from `latest`.
+    /// Its derived status: what its deriver has open now.
     pub status: Option<MachineStatus>,
+    /// Since when it has had that status, the cycle it is in and its active alarms.
+    pub current: Option<Current>,
     /// When the last observation arrived, in milliseconds since the Unix epoch.
     pub last_update_ms: Option<i64>,
     /// Its driver's health.
@@ -27,13 +28,9 @@ pub struct MachineLive {
 }
 
 impl MachineLive {
-    fn derive(&mut self) {
-        let latest: HashMap<String, Observation> = self
-            .latest
-            .iter()
-            .map(|(k, v)| (k.clone(), v.observation.clone()))
-            .collect();
-        self.status = Some(derive_status(&self.data_items, &latest));
+    fn set_current(&mut self, current: Current) {
+        self.status = Some(current.status);
+        self.current = Some(current);
     }
 }
 
@@ -91,6 +88,7 @@ impl LiveState {
         machine: &MachineId,
         items: Vec<DataItem>,
         latest: Vec<StoredObservation>,
+        current: Current,
     ) {
         let mut live = MachineLive {
             data_items: items,
@@ -100,7 +98,7 @@ impl LiveState {
                 .collect(),
             ..MachineLive::default()
         };
-        live.derive();
+        live.set_current(current);
         self.write().insert((org.clone(), machine.clone()), live);
     }
 
@@ -109,13 +107,14 @@ impl LiveState {
         self.update(org, machine, |live| live.data_items = items);
     }
 
-    /// Applies a stored batch and broadcasts the new status.
+    /// Applies a stored batch with the derived state after it, and broadcasts the new status.
     pub fn apply(
         &self,
         org: &OrgId,
         machine: &MachineId,
         batch: &[StoredObservation],
         now_ms: i64,
+        current: Current,
     ) {
         self.update(org, machine, |live| {
             // Newest first, so each data item is cloned once however often a batch repeats it.
@@ -127,6 +126,7 @@ impl LiveState {
                 }
             }
             live.last_update_ms = Some(now_ms);
+            live.set_current(current);
         });
     }
 
@@ -150,7 +150,6 @@ impl LiveState {
             let mut machines = self.write();
             let live = machines.entry((org.clone(), machine.clone())).or_default();
             change(live);
-            live.derive();
             LiveEvent {
                 org: org.clone(),
                 machine: machine.clone(),

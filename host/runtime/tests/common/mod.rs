@@ -62,6 +62,8 @@ pub fn machine(id: &str, driver: &str) -> Machine {
         endpoints: Vec::new(),
         poll_interval_ms: 10,
         enabled: true,
+        feed: Default::default(),
+        signals: Default::default(),
     }
 }
 

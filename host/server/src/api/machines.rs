@@ -8,8 +8,10 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use chatter_derive::Current;
 use chatter_model::{
-    DataItem, Endpoint, Machine, MachineId, MachineStatus, PluginId, StoredObservation,
+    DataItem, Endpoint, Feed, Machine, MachineId, MachineStatus, PluginId, SignalMapping,
+    StoredObservation,
 };
 use chatter_runtime::{DriverHealth, DriverStatus};
 use serde::{Deserialize, Serialize};
@@ -31,6 +33,7 @@ struct MachineSummary {
     id: MachineId,
     name: String,
     driver: PluginId,
+    feed: Feed,
     enabled: bool,
     status: MachineStatus,
     last_update_ms: Option<i64>,
@@ -48,6 +51,7 @@ pub(super) async fn list(State(app): State<AppState>) -> Result<impl IntoRespons
                 last_update_ms: live.last_update_ms,
                 driver_status: live.driver.map(|d| d.status),
                 enabled: machine.enabled,
+                feed: machine.feed,
                 id: machine.id,
                 name: machine.name,
                 driver: machine.driver,
@@ -63,11 +67,15 @@ struct MachineDetail {
     id: MachineId,
     name: String,
     driver: PluginId,
+    feed: Feed,
     enabled: bool,
     endpoints: Vec<Endpoint>,
     config: BTreeMap<String, String>,
     poll_interval_ms: u32,
+    signals: SignalMapping,
     status: MachineStatus,
+    /// Since when it has had its status, its open cycle and its active alarms.
+    state: Option<Current>,
     last_update_ms: Option<i64>,
     data_items: Vec<DataItem>,
     /// Latest observation of each data item, by data item id.
@@ -84,11 +92,14 @@ impl MachineDetail {
             id: machine.id,
             name: machine.name,
             driver: machine.driver,
+            feed: machine.feed,
             enabled: machine.enabled,
             endpoints: machine.endpoints,
             config: machine.config,
             poll_interval_ms: machine.poll_interval_ms,
+            signals: machine.signals,
             status: live.status.unwrap_or(MachineStatus::Offline),
+            state: live.current,
             last_update_ms: live.last_update_ms,
             data_items: live.data_items,
             current,
@@ -118,6 +129,8 @@ pub(super) struct MachineInput {
     config: BTreeMap<String, serde_json::Value>,
     poll_interval_ms: Option<u32>,
     enabled: Option<bool>,
+    feed: Option<Feed>,
+    signals: Option<SignalMapping>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,7 +197,7 @@ pub(super) async fn remove(
     let machine = existing(&app, &id).await?;
     app.fleet.stop_machine(&app.org, &machine.id).await;
     app.store.remove_machine(&app.org, &machine.id).await?;
-    app.live.remove(&app.org, &machine.id);
+    app.ingest.forget(&app.org, &machine.id);
     tracing::info!(machine = %machine.id, "machine removed");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -211,13 +224,18 @@ pub(super) async fn stop(
     Ok(Json(MachineDetail::of(&app, machine)))
 }
 
-/// `?after=<sequence>&limit=<n>`
+/// `?after=<sequence>&limit=<n>&data_item=<id>[,<id>…]`
 #[derive(Debug, Deserialize)]
 pub(super) struct Page {
     #[serde(default)]
     after: u64,
     limit: Option<usize>,
+    data_item: Option<String>,
 }
+
+/// How many stored observations one filtered page reads at most, so that a rare data item
+/// costs bounded work per request; the client continues from `next_after`.
+const FILTER_SCAN: usize = 100_000;
 
 pub(super) async fn observations(
     State(app): State<AppState>,
@@ -225,20 +243,46 @@ pub(super) async fn observations(
     Query(page): Query<Page>,
 ) -> Result<impl IntoResponse, ApiError> {
     let machine = existing(&app, &id).await?;
-    let limit = page.limit.unwrap_or(1_000).min(MAX_PAGE);
-    let observations = app
-        .store
-        .observations(&app.org, &machine.id, page.after, limit)
-        .await?;
-    let next_after = observations.last().map_or(page.after, |o| o.sequence);
+    let limit = page.limit.unwrap_or(1_000).clamp(1, MAX_PAGE);
+    let Some(wanted) = page.data_item.as_deref() else {
+        let observations = app
+            .store
+            .observations(&app.org, &machine.id, page.after, limit)
+            .await?;
+        let next_after = observations.last().map_or(page.after, |o| o.sequence);
+        return Ok(Json(serde_json::json!({
+            "observations": observations,
+            "next_after": next_after,
+        })));
+    };
+    let wanted: BTreeSet<&str> = wanted.split(',').map(str::trim).collect();
+    let (mut found, mut after, mut scanned) = (Vec::new(), page.after, 0);
+    while found.len() < limit && scanned < FILTER_SCAN {
+        let chunk = app
+            .store
+            .observations(&app.org, &machine.id, after, MAX_PAGE)
+            .await?;
+        let Some(last) = chunk.last() else { break };
+        after = last.sequence;
+        scanned += chunk.len();
+        for observation in chunk {
+            if wanted.contains(observation.observation.data_item.as_str()) {
+                found.push(observation);
+                if found.len() == limit {
+                    after = found.last().map_or(after, |o| o.sequence);
+                    break;
+                }
+            }
+        }
+    }
     Ok(Json(serde_json::json!({
-        "observations": observations,
-        "next_after": next_after,
+        "observations": found,
+        "next_after": after,
     })))
 }
 
 /// The machine `id` of the organization, or 404.
-async fn existing(app: &AppState, id: &str) -> Result<Machine, ApiError> {
+pub(super) async fn existing(app: &AppState, id: &str) -> Result<Machine, ApiError> {
     let unknown = || {
         ApiError::not_found(
             "machine_not_found",
@@ -278,6 +322,8 @@ fn machine_from(app: &AppState, id: &str, input: MachineInput) -> Result<Machine
         endpoints: endpoints_from(input.endpoints).map_err(invalid)?,
         poll_interval_ms,
         enabled: input.enabled.unwrap_or(true),
+        feed: input.feed.unwrap_or_default(),
+        signals: input.signals.unwrap_or_default(),
     })
 }
 
@@ -340,11 +386,16 @@ fn endpoints_from(endpoints: Vec<EndpointInput>) -> Result<Vec<Endpoint>, String
 }
 
 /// Checks the machine against its driver's manifest, saves it, and starts or stops its driver
-/// to match `enabled`. Nothing is saved when the check fails.
+/// to match `enabled` (a machine an edge feeds has no driver here). Nothing is saved when the
+/// check fails.
 async fn save_and_run(app: &AppState, machine: Machine) -> Result<Machine, ApiError> {
-    app.fleet.validate(&machine).await.map_err(setup_error)?;
+    let runs_here = machine.feed == Feed::Driver;
+    if runs_here {
+        app.fleet.validate(&machine).await.map_err(setup_error)?;
+    }
     app.store.put_machine(&machine).await?;
-    if machine.enabled {
+    app.ingest.remap(&machine).await?;
+    if machine.enabled && runs_here {
         app.fleet
             .start_machine(&machine)
             .await
@@ -373,7 +424,7 @@ fn setup_error(error: FleetError) -> ApiError {
 }
 
 /// A body that is not JSON is a 400; JSON of the wrong shape a 422.
-fn invalid_body(rejection: JsonRejection) -> ApiError {
+pub(super) fn invalid_body(rejection: JsonRejection) -> ApiError {
     let message = rejection.body_text();
     if rejection.status() == StatusCode::UNPROCESSABLE_ENTITY {
         ApiError::unprocessable("invalid_body", message)

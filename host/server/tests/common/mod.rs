@@ -79,8 +79,13 @@ pub async fn serve(setup: ShopSetup) -> Shop {
                 ("speed".to_owned(), "600".to_owned()),
             ]),
             endpoints: Vec::new(),
+            feed: Default::default(),
+            signals: Default::default(),
         })
         .collect();
+    // Recorded machine data is years old: keep it.
+    config.retention.raw_days = 0;
+    config.retention.derived_days = 0;
 
     let store = Arc::new(SledStore::open(data.path().join("store")).unwrap());
     let runtime = Arc::new(
@@ -96,10 +101,7 @@ pub async fn serve(setup: ShopSetup) -> Shop {
 
     let other = OrgId::new("other").unwrap();
     store
-        .put_organization(&Organization {
-            id: other.clone(),
-            name: "Other shop".into(),
-        })
+        .put_organization(&Organization::new(other.clone(), "Other shop"))
         .await
         .unwrap();
     let secret = Machine {
@@ -111,6 +113,8 @@ pub async fn serve(setup: ShopSetup) -> Shop {
         endpoints: Vec::new(),
         poll_interval_ms: 50,
         enabled: true,
+        feed: Default::default(),
+        signals: Default::default(),
     };
     store.put_machine(&secret).await.unwrap();
 

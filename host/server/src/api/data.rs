@@ -1,0 +1,501 @@
+//! What the machines did over a range: a machine's state timeline with totals per state, its
+//! parts, cycles and alarms, and the same totals across the organization's machines, by day or
+//! hour of the organization's time zone.
+//!
+//! Ranges are `?from=…&to=…` in RFC 3339 (or a date, meaning midnight in the organization's
+//! time zone); they default to today so far. Time after now is not counted; time in the range
+//! with no data counts as offline.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use chatter_derive::Current;
+use chatter_model::{
+    Alarm, Cycle, Interval, Machine, MachineId, MachineStatus, PartCount, Timestamp, Totals,
+};
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::machines::existing;
+use crate::error::ApiError;
+use crate::time;
+
+/// Most records a list returns.
+const MAX_LIST: usize = 10_000;
+/// Most buckets a summary splits its range into.
+const MAX_BUCKETS: usize = 1_000;
+
+/// `?from=…&to=…&limit=…&bucket=day|hour`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RangeQuery {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<usize>,
+    bucket: Option<Bucketing>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Bucketing {
+    Day,
+    Hour,
+}
+
+/// A resolved range, with the organization's time zone and the time it was asked at.
+struct Window {
+    from: Timestamp,
+    to: Timestamp,
+    now: Timestamp,
+    zone: TimeZone,
+    zone_name: String,
+}
+
+impl Window {
+    /// The end of the time that can be accounted for: the range's end or now.
+    fn end(&self) -> Timestamp {
+        self.to.min(self.now)
+    }
+
+    fn header(&self) -> RangeJson {
+        RangeJson {
+            from: time::format(self.from),
+            to: time::format(self.to),
+            time_zone: self.zone_name.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct RangeJson {
+    from: String,
+    to: String,
+    time_zone: String,
+}
+
+/// Resolves the query's range in the organization's time zone.
+async fn window(app: &AppState, query: &RangeQuery) -> Result<Window, ApiError> {
+    let zone_name = app
+        .store
+        .organization(&app.org)
+        .await?
+        .map_or_else(|| "UTC".to_owned(), |org| org.time_zone);
+    let zone = time::zone(&zone_name);
+    let now = chatter_model::now_ms().saturating_mul(1_000_000);
+    let bad = |field: &str, message: String| {
+        ApiError::bad_request("invalid_range", format!("{field}: {message}"))
+    };
+    let from = match &query.from {
+        Some(text) => time::parse_bound(text, &zone).map_err(|m| bad("from", m))?,
+        None => time::start_of_day(now, &zone).map_err(|m| bad("from", m))?,
+    };
+    let to = match &query.to {
+        Some(text) => time::parse_bound(text, &zone).map_err(|m| bad("to", m))?,
+        None => now,
+    };
+    if to <= from {
+        return Err(bad(
+            "to",
+            format!("{} is not after from, {}", time::format(to), time::format(from)),
+        ));
+    }
+    Ok(Window {
+        from,
+        to,
+        now,
+        zone,
+        zone_name,
+    })
+}
+
+/// Totals as the API shows them.
+#[derive(Serialize)]
+struct TotalsJson {
+    /// Seconds per state.
+    seconds: StateSeconds,
+    /// Running time over the time accounted for, 0–1.
+    utilization: Option<f64>,
+    parts: u64,
+    cycles: u64,
+    average_cycle_seconds: Option<f64>,
+    alarms: u64,
+}
+
+#[derive(Serialize)]
+struct StateSeconds {
+    offline: f64,
+    alarm: f64,
+    running: f64,
+    paused: f64,
+    setup: f64,
+    idle: f64,
+}
+
+impl From<&Totals> for TotalsJson {
+    fn from(totals: &Totals) -> Self {
+        let s = |status| time::seconds(totals.time(status));
+        TotalsJson {
+            seconds: StateSeconds {
+                offline: s(MachineStatus::Offline),
+                alarm: s(MachineStatus::Alarm),
+                running: s(MachineStatus::Running),
+                paused: s(MachineStatus::Paused),
+                setup: s(MachineStatus::Setup),
+                idle: s(MachineStatus::Idle),
+            },
+            utilization: totals.utilization(),
+            parts: totals.parts,
+            cycles: totals.cycles,
+            average_cycle_seconds: (totals.cycles > 0)
+                .then(|| time::seconds(totals.cycle_time) / totals.cycles as f64),
+            alarms: totals.alarms,
+        }
+    }
+}
+
+/// The machine's totals over `[from, to)`: the stored records, the state it is in now, and
+/// offline for the time with no data.
+async fn machine_totals(
+    app: &AppState,
+    machine: &MachineId,
+    current: &Current,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Totals, ApiError> {
+    if to <= from {
+        return Ok(Totals::default());
+    }
+    let mut totals = app.store.totals(&app.org, machine, from, to).await?;
+    if let Some(pending) = current.pending {
+        let (start, end) = (pending.start.max(from), pending.end.min(to));
+        if start < end {
+            totals.add_time(pending.status, end - start);
+        }
+    }
+    if let Some(since) = current.since {
+        let start = since.max(from);
+        if start < to {
+            totals.add_time(current.status, to - start);
+        }
+    }
+    totals.alarms += current
+        .alarms
+        .iter()
+        .filter(|alarm| (from..to).contains(&alarm.start))
+        .count() as u64;
+    let uncovered = (to - from) - totals.covered();
+    if uncovered > 0 {
+        totals.add_time(MachineStatus::Offline, uncovered);
+    }
+    Ok(totals)
+}
+
+#[derive(Serialize)]
+struct IntervalJson {
+    status: MachineStatus,
+    start: String,
+    end: String,
+    seconds: f64,
+    /// The machine sent nothing in this stretch.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    no_data: bool,
+}
+
+impl IntervalJson {
+    fn new(status: MachineStatus, start: Timestamp, end: Timestamp, no_data: bool) -> Self {
+        IntervalJson {
+            status,
+            start: time::format(start),
+            end: time::format(end),
+            seconds: time::seconds(end - start),
+            no_data,
+        }
+    }
+}
+
+/// `GET /api/v1/machines/{id}/timeline`: the intervals of the range, clipped to it and without
+/// gaps (stretches with no data are offline), with totals per state.
+pub(super) async fn timeline(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<RangeQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let machine = existing(&app, &id).await?;
+    let window = window(&app, &query).await?;
+    let current = app.ingest.current(&app.org, &machine.id).await?;
+    let end = window.end();
+    let mut stored = app
+        .store
+        .intervals(&app.org, &machine.id, window.from, end)
+        .await?;
+    stored.extend(current.pending);
+    if let Some(since) = current.since.filter(|&since| since < end) {
+        stored.push(Interval {
+            status: current.status,
+            start: since,
+            end,
+        });
+    }
+    let limit = query.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
+    let (intervals, truncated) = continuous(&stored, window.from, end, limit);
+    let totals = machine_totals(&app, &machine.id, &current, window.from, end).await?;
+    Ok(Json(serde_json::json!({
+        "machine": machine.id,
+        "range": window.header(),
+        "intervals": intervals,
+        "truncated": truncated,
+        "totals": TotalsJson::from(&totals),
+        "current": current,
+    })))
+}
+
+/// The intervals clipped to `[from, to)`, with the gaps between them filled as offline.
+fn continuous(
+    intervals: &[Interval],
+    from: Timestamp,
+    to: Timestamp,
+    limit: usize,
+) -> (Vec<IntervalJson>, bool) {
+    let mut out = Vec::new();
+    let mut cursor = from;
+    for interval in intervals {
+        let (start, end) = (interval.start.max(from), interval.end.min(to));
+        if end <= start {
+            continue;
+        }
+        if start > cursor {
+            out.push(IntervalJson::new(MachineStatus::Offline, cursor, start, true));
+        }
+        out.push(IntervalJson::new(interval.status, start, end, false));
+        cursor = end;
+    }
+    if cursor < to {
+        out.push(IntervalJson::new(MachineStatus::Offline, cursor, to, true));
+    }
+    let truncated = out.len() > limit;
+    out.truncate(limit);
+    (out, truncated)
+}
+
+#[derive(Serialize)]
+struct CycleJson {
+    start: String,
+    end: String,
+    seconds: f64,
+    active_seconds: f64,
+    #[serde(flatten)]
+    cycle: Cycle,
+}
+
+/// `GET /api/v1/machines/{id}/cycles`: cycles that ended in the range, with the open one.
+pub(super) async fn cycles(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<RangeQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let machine = existing(&app, &id).await?;
+    let window = window(&app, &query).await?;
+    let limit = query.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
+    let cycles = app
+        .store
+        .cycles(&app.org, &machine.id, window.from, window.to, limit)
+        .await?;
+    let durations: Vec<i64> = cycles.iter().map(Cycle::duration).collect();
+    let listed: Vec<CycleJson> = cycles
+        .into_iter()
+        .map(|cycle| CycleJson {
+            start: time::format(cycle.start),
+            end: time::format(cycle.end),
+            seconds: time::seconds(cycle.duration()),
+            active_seconds: time::seconds(cycle.active),
+            cycle,
+        })
+        .collect();
+    let current = app.ingest.current(&app.org, &machine.id).await?;
+    Ok(Json(serde_json::json!({
+        "machine": machine.id,
+        "range": window.header(),
+        "count": listed.len(),
+        "parts": listed.iter().map(|c| c.cycle.parts).sum::<u64>(),
+        "average_seconds": average(&durations),
+        "best_seconds": durations.iter().min().map(|&d| time::seconds(d)),
+        "cycles": listed,
+        "open": current.cycle,
+    })))
+}
+
+fn average(durations: &[i64]) -> Option<f64> {
+    let count = durations.len();
+    (count > 0).then(|| time::seconds(durations.iter().sum::<i64>()) / count as f64)
+}
+
+#[derive(Serialize)]
+struct PartJson {
+    at: String,
+    #[serde(flatten)]
+    part: PartCount,
+}
+
+/// `GET /api/v1/machines/{id}/parts`: rises of the part counter in the range.
+pub(super) async fn parts(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<RangeQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let machine = existing(&app, &id).await?;
+    let window = window(&app, &query).await?;
+    let limit = query.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
+    let parts = app
+        .store
+        .parts(&app.org, &machine.id, window.from, window.to, limit)
+        .await?;
+    let total: u64 = parts.iter().map(|p| p.parts).sum();
+    let listed: Vec<PartJson> = parts
+        .into_iter()
+        .map(|part| PartJson {
+            at: time::format(part.at),
+            part,
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "machine": machine.id,
+        "range": window.header(),
+        "total": total,
+        "parts": listed,
+    })))
+}
+
+#[derive(Serialize)]
+struct AlarmJson {
+    start: String,
+    end: Option<String>,
+    /// How long it lasted, or has lasted so far.
+    seconds: f64,
+    active: bool,
+    #[serde(flatten)]
+    alarm: Alarm,
+}
+
+/// `GET /api/v1/machines/{id}/alarms`: alarms raised in the range, cleared or still active.
+pub(super) async fn alarms(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<RangeQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let machine = existing(&app, &id).await?;
+    let window = window(&app, &query).await?;
+    let limit = query.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
+    let mut alarms = app
+        .store
+        .alarms(&app.org, &machine.id, window.from, window.to, limit)
+        .await?;
+    let current = app.ingest.current(&app.org, &machine.id).await?;
+    let raised = |alarm: &&Alarm| (window.from..window.to).contains(&alarm.start);
+    alarms.extend(current.alarms.iter().filter(raised).cloned());
+    alarms.truncate(limit);
+    let listed: Vec<AlarmJson> = alarms
+        .into_iter()
+        .map(|alarm| AlarmJson {
+            start: time::format(alarm.start),
+            end: alarm.end.map(time::format),
+            seconds: time::seconds(alarm.end.unwrap_or(window.now) - alarm.start),
+            active: alarm.end.is_none(),
+            alarm,
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "machine": machine.id,
+        "range": window.header(),
+        "alarms": listed,
+    })))
+}
+
+#[derive(Serialize)]
+struct BucketJson {
+    start: String,
+    end: String,
+    totals: TotalsJson,
+}
+
+#[derive(Serialize)]
+struct MachineSummaryJson {
+    id: MachineId,
+    name: String,
+    status: MachineStatus,
+    totals: TotalsJson,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    buckets: Vec<BucketJson>,
+}
+
+/// `GET /api/v1/summary`: totals of every machine of the organization over the range, and of
+/// all of them, optionally by day or hour of the organization's time zone.
+pub(super) async fn summary(
+    State(app): State<AppState>,
+    Query(query): Query<RangeQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let window = window(&app, &query).await?;
+    let end = window.end();
+    let boundaries = match query.bucket {
+        None => Vec::new(),
+        Some(bucketing) => buckets(&window, end, bucketing)?,
+    };
+    let mut all = Totals::default();
+    let mut machines = Vec::new();
+    for machine in app.store.machines(&app.org).await? {
+        let summary = machine_summary(&app, machine, &window, &boundaries).await?;
+        all.merge(&summary.1);
+        machines.push(summary.0);
+    }
+    Ok(Json(serde_json::json!({
+        "range": window.header(),
+        "totals": TotalsJson::from(&all),
+        "machines": machines,
+    })))
+}
+
+async fn machine_summary(
+    app: &AppState,
+    machine: Machine,
+    window: &Window,
+    boundaries: &[Timestamp],
+) -> Result<(MachineSummaryJson, Totals), ApiError> {
+    let current = app.ingest.current(&app.org, &machine.id).await?;
+    let totals = machine_totals(app, &machine.id, &current, window.from, window.end()).await?;
+    let mut buckets = Vec::new();
+    for pair in boundaries.windows(2) {
+        let bucket = machine_totals(app, &machine.id, &current, pair[0], pair[1]).await?;
+        buckets.push(BucketJson {
+            start: time::format(pair[0]),
+            end: time::format(pair[1]),
+            totals: TotalsJson::from(&bucket),
+        });
+    }
+    let json = MachineSummaryJson {
+        id: machine.id,
+        name: machine.name,
+        status: current.status,
+        totals: TotalsJson::from(&totals),
+        buckets,
+    };
+    Ok((json, totals))
+}
+
+fn buckets(
+    window: &Window,
+    end: Timestamp,
+    bucketing: Bucketing,
+) -> Result<Vec<Timestamp>, ApiError> {
+    let boundaries = match bucketing {
+        Bucketing::Day => time::day_boundaries(window.from, end, &window.zone),
+        Bucketing::Hour => time::hour_boundaries(window.from, end, &window.zone),
+    }
+    .map_err(|m| ApiError::bad_request("invalid_range", m))?;
+    if boundaries.len() > MAX_BUCKETS + 1 {
+        return Err(ApiError::bad_request(
+            "invalid_range",
+            format!("bucket: the range holds more than {MAX_BUCKETS} buckets; choose a shorter range or days"),
+        ));
+    }
+    Ok(boundaries)
+}

@@ -1,0 +1,434 @@
+//! The edge ingestion API: device tokens, and batches of observations that edge connectors
+//! forward.
+//!
+//! A batch is checked item by item: a bad item is reported by its index and sequence number
+//! and the others are stored. Items are idempotent by (machine, stream, sequence): what was
+//! stored before is counted as a duplicate, so an edge that lost an acknowledgement sends the
+//! batch again safely. The answer comes only once the batch is durable.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chatter_model::{DataItem, DeviceToken, Feed, MachineId, Observation, OrgId, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
+
+use super::AppState;
+use crate::error::ApiError;
+use crate::time;
+
+/// Most observations a batch may hold.
+pub const MAX_BATCH: usize = 10_000;
+/// Most bytes a batch may take, after decompression.
+pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
+/// Longest data item id accepted.
+const MAX_DATA_ITEM_LEN: usize = 256;
+/// Longest stream id accepted.
+const MAX_STREAM_LEN: usize = 64;
+/// What every device token starts with, so a leaked one is recognizable (by secret scanners
+/// too).
+const TOKEN_PREFIX: &str = "chd_";
+
+/// Per-token limits on how fast observations may arrive.
+#[derive(Debug)]
+pub struct RateLimiter {
+    per_second: f64,
+    burst: f64,
+    buckets: Mutex<HashMap<String, TokenBucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct TokenBucket {
+    available: f64,
+    at: Instant,
+}
+
+impl RateLimiter {
+    /// Lets each token send `per_second` observations a second on average, and up to `burst`
+    /// at once.
+    pub fn new(per_second: u64, burst: u64) -> Self {
+        RateLimiter {
+            per_second: per_second as f64,
+            burst: burst.max(MAX_BATCH as u64) as f64,
+            buckets: Mutex::default(),
+        }
+    }
+
+    /// Takes `count` observations from the token's allowance, or says how many seconds to wait.
+    fn take(&self, token: &str, count: usize) -> Result<(), u64> {
+        let now = Instant::now();
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bucket = buckets.entry(token.to_owned()).or_insert(TokenBucket {
+            available: self.burst,
+            at: now,
+        });
+        let refill = now.duration_since(bucket.at).as_secs_f64() * self.per_second;
+        bucket.available = (bucket.available + refill).min(self.burst);
+        bucket.at = now;
+        let wanted = count as f64;
+        if bucket.available >= wanted {
+            bucket.available -= wanted;
+            return Ok(());
+        }
+        let wait = (wanted - bucket.available) / self.per_second.max(1.0);
+        Err(wait.ceil().max(1.0) as u64)
+    }
+}
+
+/// `POST /api/v1/device-tokens` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct NewToken {
+    name: String,
+}
+
+#[derive(Serialize)]
+struct CreatedToken {
+    /// The token itself: shown this once.
+    token: String,
+    #[serde(flatten)]
+    record: DeviceToken,
+}
+
+/// `POST /api/v1/device-tokens`: creates a device token for the organization.
+pub(super) async fn create_token(
+    State(app): State<AppState>,
+    body: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Json(input) = body.map_err(super::machines::invalid_body)?;
+    let name = input.name.trim();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ApiError::unprocessable(
+            "invalid_token",
+            "name: give the token a name of 1–100 characters",
+        ));
+    }
+    let (token, hash) = new_token()?;
+    let record = DeviceToken {
+        id: token[TOKEN_PREFIX.len()..TOKEN_PREFIX.len() + 8].to_owned(),
+        org: app.org.clone(),
+        name: name.to_owned(),
+        created_at_ms: chatter_model::now_ms(),
+        revoked_at_ms: None,
+    };
+    app.store.put_device_token(&hash, &record).await?;
+    tracing::info!(org = %app.org, token = %record.id, name = %record.name, "device token created");
+    Ok((StatusCode::CREATED, Json(CreatedToken { token, record })))
+}
+
+/// `GET /api/v1/device-tokens`: the organization's device tokens (never the tokens themselves).
+pub(super) async fn list_tokens(State(app): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+    let tokens: Vec<DeviceToken> = app
+        .store
+        .device_tokens(&app.org)
+        .await?
+        .into_iter()
+        .map(|(_, token)| token)
+        .collect();
+    Ok(Json(serde_json::json!({ "device_tokens": tokens })))
+}
+
+/// `DELETE /api/v1/device-tokens/{id}`: revokes a token; it is refused from then on.
+pub(super) async fn revoke_token(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let tokens = app.store.device_tokens(&app.org).await?;
+    let Some((hash, mut record)) = tokens.into_iter().find(|(_, t)| t.id == id) else {
+        return Err(ApiError::not_found(
+            "token_not_found",
+            format!("no device token `{id}` in this organization"),
+        ));
+    };
+    if record.revoked_at_ms.is_none() {
+        record.revoked_at_ms = Some(chatter_model::now_ms());
+        app.store.put_device_token(&hash, &record).await?;
+        tracing::info!(org = %app.org, token = %record.id, "device token revoked");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A fresh token and its SHA-256.
+fn new_token() -> Result<(String, String), ApiError> {
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(ApiError::internal)?;
+    let token = format!("{TOKEN_PREFIX}{}", hex::encode(secret));
+    let hash = hash_token(&token);
+    Ok((token, hash))
+}
+
+fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The organization whose valid device token the request carries.
+async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(OrgId, String), ApiError> {
+    let refused = || {
+        ApiError::unauthorized(
+            "invalid_token",
+            "send a valid, unrevoked device token as `Authorization: Bearer chd_…`",
+        )
+    };
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|token| token.starts_with(TOKEN_PREFIX))
+        .ok_or_else(refused)?;
+    let record = app
+        .store
+        .device_token(&hash_token(token))
+        .await?
+        .filter(|record| record.revoked_at_ms.is_none())
+        .ok_or_else(refused)?;
+    Ok((record.org, record.id))
+}
+
+/// The machine of `org` that an edge may feed.
+async fn edge_machine(app: &AppState, org: &OrgId, id: &str) -> Result<MachineId, ApiError> {
+    let unknown = || {
+        ApiError::not_found(
+            "machine_not_found",
+            format!("no machine `{id}` in this token's organization"),
+        )
+    };
+    let machine_id = MachineId::new(id).map_err(|_| unknown())?;
+    let machine = app
+        .store
+        .machine(org, &machine_id)
+        .await?
+        .ok_or_else(unknown)?;
+    if machine.feed != Feed::Edge {
+        return Err(ApiError::conflict(
+            "machine_not_edge",
+            format!(
+                "machine `{id}` is read by its driver on this server; set its feed to \"edge\" to forward it"
+            ),
+        ));
+    }
+    Ok(machine_id)
+}
+
+/// `GET /api/v1/ingest/machines/{id}`: where an edge should resume.
+pub(super) async fn resume_point(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (org, _) = authenticate(&app, &headers).await?;
+    let machine = edge_machine(&app, &org, &id).await?;
+    let last = app.store.last_forwarded(&org, &machine).await?;
+    let (stream, last_sequence) = match last {
+        Some((stream, last)) => (Some(stream), last),
+        None => (None, 0),
+    };
+    Ok(Json(serde_json::json!({
+        "machine": machine,
+        "stream": stream,
+        "last_sequence": last_sequence,
+    })))
+}
+
+/// A batch as posted; observations are checked one by one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Batch<'a> {
+    machine: String,
+    stream: String,
+    #[serde(default)]
+    data_items: Option<Vec<DataItem>>,
+    #[serde(borrow)]
+    observations: Vec<&'a RawValue>,
+}
+
+/// One observation as posted.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PostedObservation {
+    sequence: u64,
+    data_item: String,
+    timestamp: String,
+    value: Value,
+}
+
+#[derive(Serialize)]
+struct Rejected {
+    index: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sequence: Option<u64>,
+    error: String,
+}
+
+#[derive(Serialize)]
+struct BatchResult {
+    accepted: usize,
+    duplicates: usize,
+    rejected: Vec<Rejected>,
+    /// The last sequence number of the stream now stored: the edge may forget up to here.
+    last_sequence: u64,
+}
+
+/// `POST /api/v1/ingest`: stores a batch an edge forwarded.
+pub(super) async fn post_batch(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (org, token) = authenticate(&app, &headers).await?;
+    let bytes = axum::body::to_bytes(body, MAX_BATCH_BYTES)
+        .await
+        .map_err(|_| too_large(format!("the batch is over {MAX_BATCH_BYTES} bytes")))?;
+    let batch: Batch<'_> = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("invalid_body", format!("the batch is not valid: {e}")))?;
+    if batch.observations.len() > MAX_BATCH {
+        return Err(too_large(format!(
+            "the batch holds {} observations; send at most {MAX_BATCH}",
+            batch.observations.len()
+        )));
+    }
+    check_stream(&batch.stream)?;
+    let machine = edge_machine(&app, &org, &batch.machine).await?;
+    if let Err(wait) = app.rate_limiter.take(&token, batch.observations.len().max(1)) {
+        return Ok(rate_limited(wait));
+    }
+    let span = tracing::info_span!("ingest", %org, %machine, token = %token);
+    let _entered = span.enter();
+    if let Some(items) = batch.data_items {
+        app.ingest.declare(&org, &machine, items).await?;
+    }
+    let (sequences, observations, rejected) = check_items(&batch.observations);
+    let forwarded = app
+        .ingest
+        .append_forwarded(&org, &machine, &batch.stream, &sequences, observations)
+        .await?;
+    let last_sequence = app
+        .store
+        .last_forwarded(&org, &machine)
+        .await?
+        .map_or(0, |(_, last)| last);
+    if !rejected.is_empty() {
+        tracing::warn!(rejected = rejected.len(), first = %rejected[0].error, "observations rejected");
+    }
+    let result = BatchResult {
+        accepted: forwarded.appended.sequences.clone().count(),
+        duplicates: forwarded.duplicates,
+        rejected,
+        last_sequence,
+    };
+    Ok(Json(result).into_response())
+}
+
+/// Splits the posted observations into the valid ones, with their sequence numbers, and the
+/// rejected ones with their reasons.
+fn check_items(raw: &[&RawValue]) -> (Vec<u64>, Vec<Observation>, Vec<Rejected>) {
+    let mut sequences = Vec::with_capacity(raw.len());
+    let mut observations = Vec::with_capacity(raw.len());
+    let mut rejected = Vec::new();
+    for (index, item) in raw.iter().enumerate() {
+        let previous = sequences.last().copied();
+        match check_item(item, previous) {
+            Ok((sequence, observation)) => {
+                sequences.push(sequence);
+                observations.push(observation);
+            }
+            Err((sequence, error)) => rejected.push(Rejected {
+                index,
+                sequence,
+                error,
+            }),
+        }
+    }
+    (sequences, observations, rejected)
+}
+
+fn check_item(
+    item: &RawValue,
+    previous: Option<u64>,
+) -> Result<(u64, Observation), (Option<u64>, String)> {
+    let posted: PostedObservation =
+        serde_json::from_str(item.get()).map_err(|e| (None, e.to_string()))?;
+    let sequence = posted.sequence;
+    let fail = |message: String| (Some(sequence), message);
+    if sequence == 0 {
+        return Err(fail("sequence: numbering starts at 1".into()));
+    }
+    if let Some(previous) = previous
+        && sequence <= previous
+    {
+        return Err(fail(format!(
+            "sequence: {sequence} does not follow {previous}; a batch must be in increasing order"
+        )));
+    }
+    let data_item = posted.data_item.trim();
+    if data_item.is_empty() || data_item.len() > MAX_DATA_ITEM_LEN {
+        return Err(fail(format!(
+            "data_item: give an id of 1–{MAX_DATA_ITEM_LEN} characters"
+        )));
+    }
+    let timestamp = time::parse(&posted.timestamp).map_err(|m| fail(format!("timestamp: {m}")))?;
+    Ok((
+        sequence,
+        Observation {
+            data_item: data_item.to_owned(),
+            timestamp,
+            value: posted.value,
+        },
+    ))
+}
+
+fn check_stream(stream: &str) -> Result<(), ApiError> {
+    let valid = !stream.is_empty()
+        && stream.len() <= MAX_STREAM_LEN
+        && stream
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(ApiError::unprocessable(
+            "invalid_body",
+            format!("stream: give an id of 1–{MAX_STREAM_LEN} letters, digits, `-` or `_`"),
+        ))
+    }
+}
+
+fn too_large(message: String) -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large", message)
+}
+
+fn rate_limited(wait_seconds: u64) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        format!("this token sends faster than allowed; retry in {wait_seconds} s"),
+    )
+    .into_response();
+    if let Ok(value) = wait_seconds.to_string().parse() {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_refuses_beyond_its_burst_and_says_how_long_to_wait() {
+        let limiter = RateLimiter::new(10_000, 20_000);
+        assert!(limiter.take("a", 15_000).is_ok());
+        assert_eq!(limiter.take("a", 10_000), Err(1));
+        assert!(limiter.take("b", 10_000).is_ok());
+    }
+}
