@@ -59,6 +59,11 @@ impl Cycles {
         })
     }
 
+    /// The ended cycle still in its part grace, not yet emitted.
+    pub(crate) fn ended(&self) -> Option<&Cycle> {
+        self.ended.as_ref()
+    }
+
     /// Time reached `t`: releases the ended cycle once its part grace is over.
     #[inline]
     pub(crate) fn advance(&mut self, t: Timestamp, out: &mut Vec<Cycle>) {
@@ -80,10 +85,11 @@ impl Cycles {
     }
 
     /// The program became `program` at `t`: a cycle that started at that very timestamp runs
-    /// it (controls report the program and execution together, in either order).
+    /// it (controls report the program and execution together, in either order), and so does
+    /// one that started without a known program (some report the program just after starting).
     pub(crate) fn program_changed(&mut self, t: Timestamp, program: &Option<String>) {
         if let Some(running) = &mut self.open
-            && running.cycle.start == t
+            && (running.cycle.start == t || running.cycle.program.is_none())
         {
             running.cycle.program.clone_from(program);
         }

@@ -21,8 +21,9 @@
 //!    `name` equals one of them has that id. Declared types and fallback names are then not
 //!    used for that signal. A name listed for two signals belongs to the first of
 //!    availability, execution, controller mode, part count, program.
-//! 2. Otherwise, declared items whose type (`kind`) is the signal's MTConnect type
-//!    (`AVAILABILITY`, `EXECUTION`, `CONTROLLER_MODE`, `PART_COUNT`, `PROGRAM`) are it.
+//! 2. Otherwise, the first declared item whose type (`kind`) is the signal's MTConnect type
+//!    (`AVAILABILITY`, `EXECUTION`, `CONTROLLER_MODE`, `PART_COUNT`, `PROGRAM`) is it: the
+//!    machine's main path. Later ones (a lathe's second path, a subprogram) are not.
 //! 3. Otherwise, data item ids that equal, ignoring ASCII case, a name controllers commonly
 //!    use are it:
 //!    - availability: `avail`, `availability`;
@@ -94,8 +95,8 @@
 //! (stopped), or when the machine goes offline (ended offline, at that timestamp). Its
 //! `active` time is the time execution was `ACTIVE` during it; its `program` is the program
 //! signal's last known value at its start, including a program reported at the start's very
-//! timestamp after the execution (an unavailable program keeps the last known one; an empty
-//! one means none).
+//! timestamp after the execution, or else the first program reported while it runs (an
+//! unavailable program keeps the last known one; an empty one means none).
 //!
 //! Parts are credited to the open cycle; when none is open, to the cycle that ended less than
 //! [`PART_GRACE_NS`] (60 s) before the count, since controls often count the part just after
@@ -210,6 +211,9 @@ pub struct Current {
     pub cycle: Option<OpenCycle>,
     /// The active alarms (`end` is `None`), in the order they were raised.
     pub alarms: Vec<Alarm>,
+    /// The cycle that ended last, while parts may still be credited to it (see
+    /// [`PART_GRACE_NS`]); it is not in the stored records yet.
+    pub ended_cycle: Option<Cycle>,
     /// The interval the latest status change closed, not yet in the stored records (see
     /// [`Deriver::pending_interval`]): queries add it to what is stored.
     #[serde(skip)]
@@ -271,6 +275,7 @@ impl Deriver {
             since,
             cycle: state.latest.and_then(|latest| state.cycles.current(latest)),
             alarms: state.alarms.open().to_vec(),
+            ended_cycle: state.cycles.ended().cloned(),
             pending: self.pending_interval(),
         }
     }

@@ -104,12 +104,14 @@ impl Resolver {
         for item in items.iter().filter(|item| is_known_kind(&item.kind)) {
             known.insert(item.id.clone(), Entry::Not);
         }
-        // Declared types, for signals the mapping leaves empty.
+        // Declared types, for signals the mapping leaves empty: the first item of the type,
+        // which is the machine's main path (a lathe's second path, a subprogram, is also
+        // EXECUTION or PROGRAM, but says less about the machine).
         for signal in Signal::ALL {
             if !signal.overrides(mapping).is_empty() {
                 continue;
             }
-            for item in items.iter().filter(|item| item.kind == signal.kind()) {
+            if let Some(item) = items.iter().find(|item| item.kind == signal.kind()) {
                 known.insert(item.id.clone(), Entry::Is(signal));
             }
         }

@@ -103,6 +103,7 @@ fn before_any_data_the_machine_is_offline_since_never() {
             since: None,
             cycle: None,
             alarms: vec![],
+            ended_cycle: None,
             pending: None,
         }
     );
@@ -578,7 +579,7 @@ fn the_next_cycle_or_going_offline_releases_an_ended_cycle() {
         .event("prog", 15, ""); // reported with the start: the cycle runs no program
     let out = run(&mut deriver, &feed.take());
     assert_eq!(out.cycles, [cycle(0, 10, CycleEnd::Stopped, None, 10, 0)]);
-    feed.event("prog", 16, "O2"); // after the start: does not rename the cycle
+    feed.event("prog", 16, "O2"); // after the start, when one is known: does not rename it
     let open = deriver.current().cycle;
     assert_eq!(
         open,
@@ -593,7 +594,27 @@ fn the_next_cycle_or_going_offline_releases_an_ended_cycle() {
     feed.event("exec", 20, "READY")
         .event("avail", 30, "UNAVAILABLE");
     let out = run(&mut deriver, &feed.take());
-    assert_eq!(out.cycles, [cycle(15, 20, CycleEnd::Completed, None, 5, 0)]);
+    assert_eq!(
+        out.cycles,
+        [cycle(15, 20, CycleEnd::Completed, Some("O2"), 5, 0)]
+    );
+}
+
+#[test]
+fn a_cycle_started_without_a_program_runs_the_first_one_reported() {
+    let mut deriver = deriver();
+    let mut feed = Feed::default();
+    feed.event("avail", 0, "AVAILABLE")
+        .event("exec", 1, "ACTIVE")
+        .event("prog", 2, "O7")
+        .event("prog", 3, "O8")
+        .event("exec", 4, "PROGRAM_COMPLETED")
+        .event("avail", 5, "UNAVAILABLE");
+    let out = run(&mut deriver, &feed.take());
+    assert_eq!(
+        out.cycles,
+        [cycle(1, 4, CycleEnd::Completed, Some("O7"), 3, 0)]
+    );
 }
 
 #[test]

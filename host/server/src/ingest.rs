@@ -173,11 +173,7 @@ impl Ingest {
     }
 
     /// What the machine's deriver has open now.
-    pub async fn current(
-        &self,
-        org: &OrgId,
-        machine: &MachineId,
-    ) -> Result<Current, StoreError> {
+    pub async fn current(&self, org: &OrgId, machine: &MachineId) -> Result<Current, StoreError> {
         let entry = self.entry(org, machine).await?;
         let entry = entry.lock().await;
         Ok(entry.deriver.current())

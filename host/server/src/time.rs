@@ -133,7 +133,10 @@ mod tests {
     fn rfc3339_round_trips_with_nanoseconds() {
         let at = parse("2016-05-10T05:00:00.123456789Z").unwrap();
         assert_eq!(format(at), "2016-05-10T05:00:00.123456789Z");
-        assert_eq!(parse("2016-05-10T07:00:00+02:00").unwrap(), parse("2016-05-10T05:00:00Z").unwrap());
+        assert_eq!(
+            parse("2016-05-10T07:00:00+02:00").unwrap(),
+            parse("2016-05-10T05:00:00Z").unwrap()
+        );
         assert!(parse("2016-05-10 05:00").is_err());
         assert!(parse("yesterday").is_err());
     }

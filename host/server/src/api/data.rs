@@ -11,7 +11,8 @@ use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
 use chatter_derive::Current;
 use chatter_model::{
-    Alarm, Cycle, Interval, Machine, MachineId, MachineStatus, PartCount, Timestamp, Totals,
+    Alarm, ConditionLevel, Cycle, CycleEnd, Interval, Machine, MachineId, MachineStatus, PartCount,
+    Timestamp, Totals,
 };
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
@@ -97,7 +98,11 @@ async fn window(app: &AppState, query: &RangeQuery) -> Result<Window, ApiError> 
     if to <= from {
         return Err(bad(
             "to",
-            format!("{} is not after from, {}", time::format(to), time::format(from)),
+            format!(
+                "{} is not after from, {}",
+                time::format(to),
+                time::format(from)
+            ),
         ));
     }
     Ok(Window {
@@ -178,6 +183,14 @@ async fn machine_totals(
         if start < to {
             totals.add_time(current.status, to - start);
         }
+    }
+    if let Some(cycle) = current
+        .ended_cycle
+        .as_ref()
+        .filter(|c| (from..to).contains(&c.end))
+    {
+        totals.cycles += 1;
+        totals.cycle_time += cycle.duration();
     }
     totals.alarms += current
         .alarms
@@ -265,7 +278,12 @@ fn continuous(
             continue;
         }
         if start > cursor {
-            out.push(IntervalJson::new(MachineStatus::Offline, cursor, start, true));
+            out.push(IntervalJson::new(
+                MachineStatus::Offline,
+                cursor,
+                start,
+                true,
+            ));
         }
         out.push(IntervalJson::new(interval.status, start, end, false));
         cursor = end;
@@ -284,8 +302,23 @@ struct CycleJson {
     end: String,
     seconds: f64,
     active_seconds: f64,
-    #[serde(flatten)]
-    cycle: Cycle,
+    ended: CycleEnd,
+    program: Option<String>,
+    parts: u64,
+}
+
+impl From<Cycle> for CycleJson {
+    fn from(cycle: Cycle) -> Self {
+        CycleJson {
+            start: time::format(cycle.start),
+            end: time::format(cycle.end),
+            seconds: time::seconds(cycle.duration()),
+            active_seconds: time::seconds(cycle.active),
+            ended: cycle.ended,
+            program: cycle.program,
+            parts: cycle.parts,
+        }
+    }
 }
 
 /// `GET /api/v1/machines/{id}/cycles`: cycles that ended in the range, with the open one.
@@ -297,27 +330,25 @@ pub(super) async fn cycles(
     let machine = existing(&app, &id).await?;
     let window = window(&app, &query).await?;
     let limit = query.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
-    let cycles = app
+    let mut cycles = app
         .store
         .cycles(&app.org, &machine.id, window.from, window.to, limit)
         .await?;
-    let durations: Vec<i64> = cycles.iter().map(Cycle::duration).collect();
-    let listed: Vec<CycleJson> = cycles
-        .into_iter()
-        .map(|cycle| CycleJson {
-            start: time::format(cycle.start),
-            end: time::format(cycle.end),
-            seconds: time::seconds(cycle.duration()),
-            active_seconds: time::seconds(cycle.active),
-            cycle,
-        })
-        .collect();
     let current = app.ingest.current(&app.org, &machine.id).await?;
+    let ended = current.ended_cycle.as_ref();
+    cycles.extend(
+        ended
+            .filter(|c| (window.from..window.to).contains(&c.end))
+            .cloned(),
+    );
+    cycles.truncate(limit);
+    let durations: Vec<i64> = cycles.iter().map(Cycle::duration).collect();
+    let listed: Vec<CycleJson> = cycles.into_iter().map(CycleJson::from).collect();
     Ok(Json(serde_json::json!({
         "machine": machine.id,
         "range": window.header(),
         "count": listed.len(),
-        "parts": listed.iter().map(|c| c.cycle.parts).sum::<u64>(),
+        "parts": listed.iter().map(|c| c.parts).sum::<u64>(),
         "average_seconds": average(&durations),
         "best_seconds": durations.iter().min().map(|&d| time::seconds(d)),
         "cycles": listed,
@@ -333,8 +364,20 @@ fn average(durations: &[i64]) -> Option<f64> {
 #[derive(Serialize)]
 struct PartJson {
     at: String,
-    #[serde(flatten)]
-    part: PartCount,
+    parts: u64,
+    counter: u64,
+    program: Option<String>,
+}
+
+impl From<PartCount> for PartJson {
+    fn from(part: PartCount) -> Self {
+        PartJson {
+            at: time::format(part.at),
+            parts: part.parts,
+            counter: part.counter,
+            program: part.program,
+        }
+    }
 }
 
 /// `GET /api/v1/machines/{id}/parts`: rises of the part counter in the range.
@@ -351,13 +394,7 @@ pub(super) async fn parts(
         .parts(&app.org, &machine.id, window.from, window.to, limit)
         .await?;
     let total: u64 = parts.iter().map(|p| p.parts).sum();
-    let listed: Vec<PartJson> = parts
-        .into_iter()
-        .map(|part| PartJson {
-            at: time::format(part.at),
-            part,
-        })
-        .collect();
+    let listed: Vec<PartJson> = parts.into_iter().map(PartJson::from).collect();
     Ok(Json(serde_json::json!({
         "machine": machine.id,
         "range": window.header(),
@@ -368,13 +405,30 @@ pub(super) async fn parts(
 
 #[derive(Serialize)]
 struct AlarmJson {
+    data_item: String,
+    native_code: Option<String>,
+    level: ConditionLevel,
+    text: Option<String>,
     start: String,
     end: Option<String>,
     /// How long it lasted, or has lasted so far.
     seconds: f64,
     active: bool,
-    #[serde(flatten)]
-    alarm: Alarm,
+}
+
+impl AlarmJson {
+    fn new(alarm: Alarm, now: Timestamp) -> Self {
+        AlarmJson {
+            start: time::format(alarm.start),
+            end: alarm.end.map(time::format),
+            seconds: time::seconds(alarm.end.unwrap_or(now) - alarm.start),
+            active: alarm.end.is_none(),
+            data_item: alarm.data_item,
+            native_code: alarm.native_code,
+            level: alarm.level,
+            text: alarm.text,
+        }
+    }
 }
 
 /// `GET /api/v1/machines/{id}/alarms`: alarms raised in the range, cleared or still active.
@@ -396,13 +450,7 @@ pub(super) async fn alarms(
     alarms.truncate(limit);
     let listed: Vec<AlarmJson> = alarms
         .into_iter()
-        .map(|alarm| AlarmJson {
-            start: time::format(alarm.start),
-            end: alarm.end.map(time::format),
-            seconds: time::seconds(alarm.end.unwrap_or(window.now) - alarm.start),
-            active: alarm.end.is_none(),
-            alarm,
-        })
+        .map(|alarm| AlarmJson::new(alarm, window.now))
         .collect();
     Ok(Json(serde_json::json!({
         "machine": machine.id,
@@ -494,7 +542,9 @@ fn buckets(
     if boundaries.len() > MAX_BUCKETS + 1 {
         return Err(ApiError::bad_request(
             "invalid_range",
-            format!("bucket: the range holds more than {MAX_BUCKETS} buckets; choose a shorter range or days"),
+            format!(
+                "bucket: the range holds more than {MAX_BUCKETS} buckets; choose a shorter range or days"
+            ),
         ));
     }
     Ok(boundaries)

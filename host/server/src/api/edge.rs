@@ -127,7 +127,9 @@ pub(super) async fn create_token(
 }
 
 /// `GET /api/v1/device-tokens`: the organization's device tokens (never the tokens themselves).
-pub(super) async fn list_tokens(State(app): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn list_tokens(
+    State(app): State<AppState>,
+) -> Result<impl IntoResponse, ApiError> {
     let tokens: Vec<DeviceToken> = app
         .store
         .device_tokens(&app.org)
@@ -289,8 +291,9 @@ pub(super) async fn post_batch(
     let bytes = axum::body::to_bytes(body, MAX_BATCH_BYTES)
         .await
         .map_err(|_| too_large(format!("the batch is over {MAX_BATCH_BYTES} bytes")))?;
-    let batch: Batch<'_> = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request("invalid_body", format!("the batch is not valid: {e}")))?;
+    let batch: Batch<'_> = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request("invalid_body", format!("the batch is not valid: {e}"))
+    })?;
     if batch.observations.len() > MAX_BATCH {
         return Err(too_large(format!(
             "the batch holds {} observations; send at most {MAX_BATCH}",
@@ -299,7 +302,10 @@ pub(super) async fn post_batch(
     }
     check_stream(&batch.stream)?;
     let machine = edge_machine(&app, &org, &batch.machine).await?;
-    if let Err(wait) = app.rate_limiter.take(&token, batch.observations.len().max(1)) {
+    if let Err(wait) = app
+        .rate_limiter
+        .take(&token, batch.observations.len().max(1))
+    {
         return Ok(rate_limited(wait));
     }
     let span = tracing::info_span!("ingest", %org, %machine, token = %token);
