@@ -21,5 +21,5 @@ pub use observation::{
     Category, Condition, ConditionLevel, DataItem, Observation, StoredObservation, Timestamp,
     Value, now_ms,
 };
-pub use token::DeviceToken;
 pub use status::MachineStatus;
+pub use token::DeviceToken;

@@ -3,7 +3,6 @@
 
 use serde::{Deserialize, Serialize};
 
-
 /// What a machine is doing, in order of precedence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

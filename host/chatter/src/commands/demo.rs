@@ -93,6 +93,8 @@ fn demo_config(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfi
                     (args.seed + u64::from(n) - 1).to_string(),
                 )]),
                 endpoints: Vec::new(),
+                feed: Default::default(),
+                signals: Default::default(),
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
@@ -102,6 +104,7 @@ fn demo_config(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfi
             data_dir,
             organization: OrgId::new("demo")?,
             organization_name: "Demo shop".into(),
+            ..ServerSection::default()
         },
         machines,
         ..ServerConfig::default()
@@ -109,5 +112,8 @@ fn demo_config(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfi
     config.runtime.max_instances = args.machines.max(16);
     // A demo runs on one computer: machines replayed there (`chatter replay`) must be reachable.
     config.network.allow_loopback = true;
+    // Recordings replayed into the demo are years old: keep them.
+    config.retention.raw_days = 0;
+    config.retention.derived_days = 0;
     Ok(config)
 }
