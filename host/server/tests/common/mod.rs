@@ -49,6 +49,8 @@ pub struct ShopSetup {
     pub plugins: &'static [&'static str],
     /// The operator's loopback setting.
     pub allow_loopback: bool,
+    /// Observations a second and at once each device token may send, if not the defaults.
+    pub ingest_rate: Option<(u64, u64)>,
 }
 
 /// Serves `machines` simulated machines.
@@ -83,6 +85,10 @@ pub async fn serve(setup: ShopSetup) -> Shop {
             signals: Default::default(),
         })
         .collect();
+    if let Some((rate, burst)) = setup.ingest_rate {
+        config.ingest.rate_per_token = rate;
+        config.ingest.burst_per_token = burst;
+    }
     // Recorded machine data is years old: keep it.
     config.retention.raw_days = 0;
     config.retention.derived_days = 0;
