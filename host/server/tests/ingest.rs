@@ -9,7 +9,7 @@ use std::io::Write;
 
 use chatter_model::{DeviceToken, MachineId, OrgId};
 use chatter_store::Store;
-use common::{ShopSetup, Shop, get, send};
+use common::{Shop, ShopSetup, get, send};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -49,8 +49,16 @@ fn batch(machine: &str, observations: Vec<Value>) -> Value {
 fn samples(from: u64, count: u64) -> Vec<Value> {
     (from..from + count)
         .map(|s| {
-            let timestamp = format!("2026-11-29T10:00:{:02}.{:06}Z", s / 1_000_000 % 60, s % 1_000_000);
-            observation(s, &timestamp, json!({ "type": "sample", "value": s as f64 }))
+            let timestamp = format!(
+                "2026-11-29T10:00:{:02}.{:06}Z",
+                s / 1_000_000 % 60,
+                s % 1_000_000
+            );
+            observation(
+                s,
+                &timestamp,
+                json!({ "type": "sample", "value": s as f64 }),
+            )
         })
         .collect()
 }
@@ -79,11 +87,16 @@ async fn post_raw(
         .get("retry-after")
         .map(|v| v.to_str().unwrap().to_owned());
     let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null), retry)
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        retry,
+    )
 }
 
 async fn post(base: &str, token: &str, body: &Value) -> (u16, Value) {
-    let (status, body, _) = post_raw(base, Some(token), serde_json::to_vec(body).unwrap(), &[]).await;
+    let (status, body, _) =
+        post_raw(base, Some(token), serde_json::to_vec(body).unwrap(), &[]).await;
     (status, body)
 }
 
@@ -109,15 +122,27 @@ async fn a_batch_is_stored_once_and_bad_items_are_named_without_poisoning_it() {
     assert_eq!(rejected.len(), 2, "{answer}");
     assert_eq!(rejected[0]["index"], 1);
     assert_eq!(rejected[0]["sequence"], 2);
-    assert!(rejected[0]["error"].as_str().unwrap().starts_with("timestamp:"), "{answer}");
+    assert!(
+        rejected[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("timestamp:"),
+        "{answer}"
+    );
     assert_eq!(rejected[1]["index"], 3);
-    assert!(rejected[1]["error"].as_str().unwrap().contains("value"), "{answer}");
+    assert!(
+        rejected[1]["error"].as_str().unwrap().contains("value"),
+        "{answer}"
+    );
     assert_eq!(stored(&shop).await, 3);
 
     // The acknowledgement was lost: the same batch again stores nothing new.
     let (status, again) = post(&shop.base, &token, &body).await;
     assert_eq!(status, 200);
-    assert_eq!((again["accepted"].clone(), again["duplicates"].clone()), (json!(0), json!(3)));
+    assert_eq!(
+        (again["accepted"].clone(), again["duplicates"].clone()),
+        (json!(0), json!(3))
+    );
     assert_eq!(stored(&shop).await, 3);
 
     // Out of order within a batch: the late item is refused, the rest go in.
@@ -125,7 +150,12 @@ async fn a_batch_is_stored_once_and_bad_items_are_named_without_poisoning_it() {
     items.swap(1, 2);
     let (_, answer) = post(&shop.base, &token, &batch("edge-1", items)).await;
     assert_eq!(answer["accepted"], 2, "{answer}");
-    assert!(answer["rejected"][0]["error"].as_str().unwrap().contains("does not follow"));
+    assert!(
+        answer["rejected"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("does not follow")
+    );
 
     // Where to resume.
     let response = reqwest::Client::new()
@@ -135,7 +165,10 @@ async fn a_batch_is_stored_once_and_bad_items_are_named_without_poisoning_it() {
         .await
         .unwrap();
     let resume: Value = response.json().await.unwrap();
-    assert_eq!(resume, json!({ "machine": "edge-1", "stream": "edge-a", "last_sequence": 8 }));
+    assert_eq!(
+        resume,
+        json!({ "machine": "edge-1", "stream": "edge-a", "last_sequence": 8 })
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -155,7 +188,9 @@ async fn a_gzip_batch_is_accepted_and_derived() {
         ],
     });
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    encoder.write_all(&serde_json::to_vec(&body).unwrap()).unwrap();
+    encoder
+        .write_all(&serde_json::to_vec(&body).unwrap())
+        .unwrap();
     let compressed = encoder.finish().unwrap();
     let (status, answer, _) = post_raw(
         &shop.base,
@@ -187,7 +222,11 @@ async fn refused_requests_say_why_and_store_nothing() {
     let bytes = |v: &Value| serde_json::to_vec(v).unwrap();
 
     // No token, a wrong one, one that only looks right.
-    refuse(post_raw(&shop.base, None, bytes(&good), &[]).await, 401, "invalid_token");
+    refuse(
+        post_raw(&shop.base, None, bytes(&good), &[]).await,
+        401,
+        "invalid_token",
+    );
     refuse(
         post_raw(&shop.base, Some("chd_0000"), bytes(&good), &[]).await,
         401,
@@ -240,32 +279,68 @@ async fn refused_requests_say_why_and_store_nothing() {
         "machine_not_found",
     );
     refuse(
-        post_raw(&shop.base, Some(&token), bytes(&batch("mill-1", samples(1, 3))), &[]).await,
+        post_raw(
+            &shop.base,
+            Some(&token),
+            bytes(&batch("mill-1", samples(1, 3))),
+            &[],
+        )
+        .await,
         404,
         "machine_not_found",
     );
     let other = OrgId::new("other").unwrap();
     let their_mill = MachineId::new("mill-1").unwrap();
-    let theirs = shop.store.last_forwarded(&other, &their_mill).await.unwrap();
-    assert_eq!(theirs, None, "nothing was forwarded into the other organization");
+    let theirs = shop
+        .store
+        .last_forwarded(&other, &their_mill)
+        .await
+        .unwrap();
+    assert_eq!(
+        theirs, None,
+        "nothing was forwarded into the other organization"
+    );
 
     // A machine whose driver runs on the server is not fed by an edge.
     let driven = json!({ "id": "driven", "driver": "simulator" });
-    send(Method::POST, &format!("{}/api/v1/machines", shop.base), Some(&driven)).await;
+    send(
+        Method::POST,
+        &format!("{}/api/v1/machines", shop.base),
+        Some(&driven),
+    )
+    .await;
     refuse(
-        post_raw(&shop.base, Some(&token), bytes(&batch("driven", samples(1, 3))), &[]).await,
+        post_raw(
+            &shop.base,
+            Some(&token),
+            bytes(&batch("driven", samples(1, 3))),
+            &[],
+        )
+        .await,
         409,
         "machine_not_edge",
     );
 
     // Malformed JSON, a wrong shape, a bad stream id.
     refuse(
-        post_raw(&shop.base, Some(&token), b"{\"machine\": \"edge-1\",".to_vec(), &[]).await,
+        post_raw(
+            &shop.base,
+            Some(&token),
+            b"{\"machine\": \"edge-1\",".to_vec(),
+            &[],
+        )
+        .await,
         400,
         "invalid_body",
     );
     refuse(
-        post_raw(&shop.base, Some(&token), bytes(&json!({ "machine": "edge-1" })), &[]).await,
+        post_raw(
+            &shop.base,
+            Some(&token),
+            bytes(&json!({ "machine": "edge-1" })),
+            &[],
+        )
+        .await,
         400,
         "invalid_body",
     );
@@ -279,7 +354,13 @@ async fn refused_requests_say_why_and_store_nothing() {
 
     // Too many observations; too many bytes.
     refuse(
-        post_raw(&shop.base, Some(&token), bytes(&batch("edge-1", samples(1, 10_001))), &[]).await,
+        post_raw(
+            &shop.base,
+            Some(&token),
+            bytes(&batch("edge-1", samples(1, 10_001))),
+            &[],
+        )
+        .await,
         413,
         "batch_too_large",
     );

@@ -32,9 +32,9 @@ impl SledStore {
             let t = &self.trees;
             let passes: [(&Table, Ended); 6] = [
                 (&t.intervals, ended::<Interval>(|i| i.end)),
-                (&t.parts, ended::<PartCount>(|p| p.at)),
-                (&t.cycles, ended::<Cycle>(|c| c.end)),
-                (&t.alarms, ended::<Alarm>(|a| a.end.unwrap_or(a.start))),
+                (&t.parts, ended::<PartCount>(|p| p.at + 1)),
+                (&t.cycles, ended::<Cycle>(|c| c.end + 1)),
+                (&t.alarms, ended::<Alarm>(|a| a.end.unwrap_or(a.start) + 1)),
                 (&t.hours, bucket_end(HOUR)),
                 (&t.days, bucket_end(DAY)),
             ];
@@ -83,7 +83,7 @@ impl SledStore {
     }
 }
 
-/// When a record stored under `key` ended, if it can be read.
+/// When a record stored under `key` ended: the first instant after it (its exclusive end).
 type Ended = Box<dyn Fn(&Table, &[u8], &[u8], usize) -> Result<Timestamp, StoreError>>;
 
 /// Reads when a derived record ended from its value.
@@ -123,7 +123,7 @@ fn remove_ended(
         let (key, value) = entry.map_err(table.failed("scanning", prefix))?;
         // Records are keyed by start or end time, so the first one still needed ends the pass
         // (an alarm raised before the cutoff but cleared after it is kept, with later ones).
-        if end_of(table, &key, &value, prefix.len())? >= cutoff {
+        if end_of(table, &key, &value, prefix.len())? > cutoff {
             break;
         }
         batch.remove(key);
