@@ -86,7 +86,7 @@ fn jiff_free_rfc3339(nanos: i64) -> String {
 /// `SWITCH_EVERY`th an execution change.
 fn observation(sequence: u64) -> Value {
     let value = if sequence % SWITCH_EVERY == 1 {
-        let state = if (sequence / SWITCH_EVERY) % 2 == 0 {
+        let state = if (sequence / SWITCH_EVERY).is_multiple_of(2) {
             "ACTIVE"
         } else {
             "READY"
@@ -254,7 +254,7 @@ async fn acknowledged_batches_survive_sigkill_exactly_once() {
     // The timeline was derived from each observation once, crashes or not.
     let mut running = 0;
     for switch in (1..=last).step_by(SWITCH_EVERY as usize) {
-        if (switch / SWITCH_EVERY) % 2 == 0 {
+        if (switch / SWITCH_EVERY).is_multiple_of(2) {
             let end = (switch + SWITCH_EVERY).min(last);
             running += (end - switch) as i64 * STEP;
         }

@@ -28,8 +28,12 @@ const BASE_NS: i64 = 1_764_374_400_000_000_000;
 /// The `n`th observation of a machine: mostly samples, an execution change every 50th.
 fn observation(n: u64) -> (String, i64, Value) {
     let at = BASE_NS + n as i64 * 1_000_000;
-    if n % 50 == 0 {
-        let state = if n % 100 == 0 { "ACTIVE" } else { "READY" };
+    if n.is_multiple_of(50) {
+        let state = if n.is_multiple_of(100) {
+            "ACTIVE"
+        } else {
+            "READY"
+        };
         ("exec".into(), at, Value::Event(state.into()))
     } else {
         (format!("axis-{}", n % 7), at, Value::Sample(n as f64 * 0.5))

@@ -148,7 +148,11 @@ async fn fill(store: &SledStore, org: &OrgId, from_day: i64, until_day: i64) -> 
             let t = Instant::now();
             store.put_derived(org, &id, derived).await.unwrap();
             if std::env::var_os("SUMMARY_TRACE").is_some() {
-                eprintln!("machine {n} day {d}: {} intervals in {:?}", records.intervals.len(), t.elapsed());
+                eprintln!(
+                    "machine {n} day {d}: {} intervals in {:?}",
+                    records.intervals.len(),
+                    t.elapsed()
+                );
             }
         }
     }

@@ -138,7 +138,11 @@ async fn derived_records_are_listed_by_time_and_scoped_by_organization() {
     };
     let parts = [part(10, 1), part(20, 2), part(20, 3), part(90, 4)];
     store
-        .put_derived(&org, &mill, records(&[], &parts, &[], &[alarm.clone()]))
+        .put_derived(
+            &org,
+            &mill,
+            records(&[], &parts, &[], std::slice::from_ref(&alarm)),
+        )
         .await
         .unwrap();
     assert_eq!(store.parts(&org, &mill, 0, 100, 10).await.unwrap().len(), 4);
