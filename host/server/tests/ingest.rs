@@ -391,3 +391,72 @@ async fn a_token_sending_too_fast_is_told_when_to_retry() {
     assert_eq!(retry.as_deref(), Some("5"));
     assert_eq!(stored(&shop).await, 10_000);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn summary_days_are_the_organizations_days() {
+    let (shop, token) = edge_shop(ShopSetup {
+        time_zone: Some("America/Chicago"),
+        ..ShopSetup::default()
+    })
+    .await;
+    let exec = |sequence: u64, timestamp: &str, state: &str| {
+        json!({ "sequence": sequence, "data_item": "exec", "timestamp": timestamp,
+                "value": { "type": "event", "value": state } })
+    };
+    let body = json!({
+        "machine": "edge-1",
+        "stream": "edge-a",
+        "data_items": [{ "id": "exec", "category": "event", "kind": "EXECUTION" }],
+        // Running from 23:00 on the 27th to 01:00 on the 28th, Chicago time.
+        "observations": [
+            exec(1, "2026-11-28T04:00:00Z", "READY"),
+            exec(2, "2026-11-28T05:00:00Z", "ACTIVE"),
+            exec(3, "2026-11-28T07:00:00Z", "READY"),
+        ],
+    });
+    let (status, answer) = post(&shop.base, &token, &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let url = format!(
+        "{}/api/v1/summary?from=2026-11-27&to=2026-11-28T12:00:00-06:00&bucket=day",
+        shop.base
+    );
+    let (status, summary) = get(&url).await;
+    assert_eq!(status, 200, "{summary}");
+    assert_eq!(summary["range"]["time_zone"], "America/Chicago");
+    let machine = summary["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "edge-1")
+        .unwrap();
+    let buckets = machine["buckets"].as_array().unwrap();
+    assert_eq!(buckets.len(), 2, "{machine}");
+    assert_eq!(buckets[0]["start"], "2026-11-27T06:00:00Z");
+    assert_eq!(buckets[1]["start"], "2026-11-28T06:00:00Z");
+    assert_eq!(
+        buckets[0]["totals"]["seconds"]["running"], 3600.0,
+        "{machine}"
+    );
+    assert_eq!(
+        buckets[1]["totals"]["seconds"]["running"], 3600.0,
+        "{machine}"
+    );
+    // Before the first observation the machine was offline (no data).
+    assert_eq!(
+        buckets[0]["totals"]["seconds"]["offline"],
+        22.0 * 3600.0,
+        "{machine}"
+    );
+    assert_eq!(machine["totals"]["seconds"]["running"], 7200.0);
+
+    let (status, error) = get(&format!("{}/api/v1/summary?from=yesterday", shop.base)).await;
+    assert_eq!(status, 400);
+    assert_eq!(error["error"]["code"], "invalid_range");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("from:"),
+        "{error}"
+    );
+}

@@ -51,6 +51,8 @@ pub struct ShopSetup {
     pub allow_loopback: bool,
     /// Observations a second and at once each device token may send, if not the defaults.
     pub ingest_rate: Option<(u64, u64)>,
+    /// The organization's time zone, if not UTC.
+    pub time_zone: Option<&'static str>,
 }
 
 /// Serves `machines` simulated machines.
@@ -85,6 +87,9 @@ pub async fn serve(setup: ShopSetup) -> Shop {
             signals: Default::default(),
         })
         .collect();
+    if let Some(zone) = setup.time_zone {
+        config.server.time_zone = zone.to_owned();
+    }
     if let Some((rate, burst)) = setup.ingest_rate {
         config.ingest.rate_per_token = rate;
         config.ingest.burst_per_token = burst;
