@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chatter_model::{MachineId, OrgId, Organization, Timestamp};
-use chatter_store::{Expired, Store, StoreError};
+use chatter_store::{Expired, Expiry, Store, StoreError};
 
 /// Records one step deletes at most.
 const STEP_BUDGET: usize = 1_000;
@@ -43,8 +43,12 @@ pub async fn pass(store: &dyn Store, now: Timestamp) -> Result<Expired, StoreErr
             continue;
         }
         for machine in store.machines(&org.id).await? {
-            let expired =
-                expire_machine(store, &org.id, &machine.id, raw_before, derived_before).await?;
+            let expiry = Expiry {
+                raw_before,
+                raw_through: None,
+                derived_before,
+            };
+            let expired = expire_machine(store, &org.id, &machine.id, expiry).await?;
             total.observations += expired.observations;
             total.derived += expired.derived;
         }
@@ -61,18 +65,16 @@ fn cutoffs(org: &Organization, now: Timestamp) -> (Option<Timestamp>, Option<Tim
     )
 }
 
-async fn expire_machine(
+/// Removes what `expiry` says of one machine's data, a step at a time.
+pub async fn expire_machine(
     store: &dyn Store,
     org: &OrgId,
     machine: &MachineId,
-    raw_before: Option<Timestamp>,
-    derived_before: Option<Timestamp>,
+    expiry: Expiry,
 ) -> Result<Expired, StoreError> {
     let mut total = Expired::default();
     loop {
-        let step = store
-            .expire(org, machine, raw_before, derived_before, STEP_BUDGET)
-            .await?;
+        let step = store.expire(org, machine, expiry, STEP_BUDGET).await?;
         total.observations += step.observations;
         total.derived += step.derived;
         if !step.more {

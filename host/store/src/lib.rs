@@ -21,4 +21,4 @@ mod store;
 pub use commit::CommitMode;
 pub use error::{CodecError, StoreError};
 pub use sled_store::SledStore;
-pub use store::{Appended, DerivedRecords, Expired, Forwarded, PluginInstall, Store};
+pub use store::{Appended, DerivedRecords, Expired, Expiry, Forwarded, PluginInstall, Store};

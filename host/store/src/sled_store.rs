@@ -26,7 +26,7 @@ use crate::disk_sync::DiskSync;
 use crate::error::StoreError;
 use crate::keys::{self, tree};
 use crate::locks::MachineLocks;
-use crate::store::{Appended, DerivedRecords, Expired, Forwarded, PluginInstall, Store};
+use crate::store::{Appended, DerivedRecords, Expired, Expiry, Forwarded, PluginInstall, Store};
 
 /// A [`Store`] in an embedded sled database.
 ///
@@ -537,11 +537,10 @@ impl Store for SledStore {
         &self,
         org: &OrgId,
         machine: &MachineId,
-        raw_before: Option<Timestamp>,
-        derived_before: Option<Timestamp>,
+        expiry: Expiry,
         budget: usize,
     ) -> Result<Expired, StoreError> {
-        let expired = self.expire_machine(org, machine, raw_before, derived_before, budget)?;
+        let expired = self.expire_machine(org, machine, expiry, budget)?;
         if expired.observations + expired.derived > 0 {
             self.committer.commit().await?;
         }

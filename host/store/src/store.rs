@@ -76,6 +76,17 @@ pub struct DerivedRecords<'a> {
     pub snapshot: &'a [u8],
 }
 
+/// What [`Store::expire`] removes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Expiry {
+    /// Raw observations stamped before this time go…
+    pub raw_before: Option<Timestamp>,
+    /// …but none numbered above this sequence (an edge keeps what it has not forwarded yet).
+    pub raw_through: Option<u64>,
+    /// Derived records that ended before this time go.
+    pub derived_before: Option<Timestamp>,
+}
+
 /// How much [`Store::expire`] removed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Expired {
@@ -319,16 +330,14 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<Alarm>, StoreError>;
 
-    /// Removes the machine's raw observations stamped before `raw_before` and its derived
-    /// records that ended before `derived_before`, at most about `budget` records per call so
-    /// that ingest is never held up for long. Latest values are kept. Call again while
+    /// Removes what `expiry` says of the machine's data, at most about `budget` records per
+    /// call so that ingest is never held up for long. Latest values are kept. Call again while
     /// [`Expired::more`] is set.
     async fn expire(
         &self,
         org: &OrgId,
         machine: &MachineId,
-        raw_before: Option<Timestamp>,
-        derived_before: Option<Timestamp>,
+        expiry: Expiry,
         budget: usize,
     ) -> Result<Expired, StoreError>;
 

@@ -6,11 +6,23 @@ mod common;
 use chatter_model::{
     Alarm, ConditionLevel, Cycle, CycleEnd, DeviceToken, Interval, MachineStatus, PartCount, Totals,
 };
-use chatter_store::{DerivedRecords, StoreError};
+use chatter_store::{DerivedRecords, Expiry, StoreError};
 use common::*;
 
 const HOUR: i64 = 3_600_000_000_000;
 const DAY: i64 = 24 * HOUR;
+
+fn expiry(
+    raw_before: Option<i64>,
+    raw_through: Option<u64>,
+    derived_before: Option<i64>,
+) -> Expiry {
+    Expiry {
+        raw_before,
+        raw_through,
+        derived_before,
+    }
+}
 
 fn interval(status: MachineStatus, start: i64, end: i64) -> Interval {
     Interval { status, start, end }
@@ -273,10 +285,26 @@ async fn expiry_removes_old_data_in_bounded_steps_and_keeps_the_rest() {
         .unwrap();
 
     let cutoff = 2_500 * second;
+    // An edge that forwarded only up to sequence 1,500 keeps the rest, however old.
+    let mut kept_for_the_edge = 0;
+    loop {
+        let step = store
+            .expire(&org, &mill, expiry(Some(cutoff), Some(1_500), None), 40)
+            .await
+            .unwrap();
+        kept_for_the_edge += step.observations;
+        if !step.more {
+            break;
+        }
+    }
+    assert!(kept_for_the_edge <= 1_500, "{kept_for_the_edge}");
+    let first = store.observations(&org, &mill, 0, 1).await.unwrap();
+    assert!(first[0].sequence <= 1_501);
+
     let mut removed = 0;
     loop {
         let step = store
-            .expire(&org, &mill, Some(cutoff), Some(50 * HOUR), 40)
+            .expire(&org, &mill, expiry(Some(cutoff), None, Some(50 * HOUR)), 40)
             .await
             .unwrap();
         removed += step.derived;

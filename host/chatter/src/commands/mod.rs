@@ -1,6 +1,7 @@
 //! The subcommands, one module each.
 
 mod demo;
+mod edge;
 mod plugin;
 mod replay;
 mod serve;
@@ -14,6 +15,8 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Run the server with a configuration file.
     Serve(serve::ServeArgs),
+    /// Run next to the machines and forward their observations to a central server.
+    Edge(edge::EdgeArgs),
     /// Check, install, list, inspect and remove plugins.
     #[command(subcommand)]
     Plugin(plugin::PluginCommand),
@@ -27,7 +30,9 @@ impl Command {
     /// Servers log what they do; one-shot commands only warnings.
     pub fn default_log_level(&self) -> &'static str {
         match self {
-            Command::Demo(_) | Command::Serve(_) | Command::Replay(_) => "info,tower_http=warn",
+            Command::Demo(_) | Command::Serve(_) | Command::Edge(_) | Command::Replay(_) => {
+                "info,tower_http=warn"
+            }
             Command::Plugin(_) => "warn",
         }
     }
@@ -38,6 +43,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Demo(args) => demo::run(args),
         Command::Serve(args) => serve::run(args),
+        Command::Edge(args) => edge::run(args),
         Command::Plugin(command) => plugin::run(command),
         Command::Replay(command) => replay::run(command),
     }

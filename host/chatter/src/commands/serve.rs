@@ -31,17 +31,27 @@ pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
 
 /// Serves `config` with an already opened store.
 pub async fn serve_store(config: ServerConfig, store: Arc<SledStore>) -> anyhow::Result<()> {
-    install_bundled(&config, &store).await?;
-    let runtime = Arc::new(Runtime::new(config.runtime_config())?);
-    let listener = tokio::net::TcpListener::bind(config.server.addr)
-        .await
-        .with_context(|| format!("cannot listen on {}", config.server.addr))?;
+    let (runtime, listener) = prepare(&config, &store).await?;
     let addr = listener.local_addr()?;
     eprintln!(
         "Chatter is serving organization `{}` at http://{addr}/",
         config.server.organization
     );
     chatter_server::serve(&config, runtime, store, listener, super::shutdown_signal()).await
+}
+
+/// What serving `config` needs besides the store: the bundled plugins installed, the plugin
+/// runtime, and the listening socket. Shared with `chatter edge`, which serves the same way.
+pub async fn prepare(
+    config: &ServerConfig,
+    store: &SledStore,
+) -> anyhow::Result<(Arc<Runtime>, tokio::net::TcpListener)> {
+    install_bundled(config, store).await?;
+    let runtime = Arc::new(Runtime::new(config.runtime_config())?);
+    let listener = tokio::net::TcpListener::bind(config.server.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.addr))?;
+    Ok((runtime, listener))
 }
 
 /// The embedded store in the configured data folder.

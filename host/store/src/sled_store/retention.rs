@@ -9,26 +9,26 @@ use super::{SledStore, Table};
 use crate::codec;
 use crate::error::StoreError;
 use crate::keys::{self, tree};
-use crate::store::Expired;
+use crate::store::{Expired, Expiry};
 
 impl SledStore {
     pub(super) fn expire_machine(
         &self,
         org: &OrgId,
         machine: &MachineId,
-        raw_before: Option<Timestamp>,
-        derived_before: Option<Timestamp>,
+        expiry: Expiry,
         budget: usize,
     ) -> Result<Expired, StoreError> {
         let prefix = keys::series_prefix(org, machine);
         let mut expired = Expired::default();
         let mut left = budget;
-        if let Some(cutoff) = raw_before {
-            let (removed, keys) = self.expire_chunks(&prefix, cutoff, left)?;
+        if let Some(cutoff) = expiry.raw_before {
+            let through = expiry.raw_through.unwrap_or(u64::MAX);
+            let (removed, keys) = self.expire_chunks(&prefix, cutoff, through, left)?;
             expired.observations = removed;
             left = left.saturating_sub(keys);
         }
-        if let Some(cutoff) = derived_before {
+        if let Some(cutoff) = expiry.derived_before {
             let t = &self.trees;
             let passes: [(&Table, Ended); 6] = [
                 (&t.intervals, ended::<Interval>(|i| i.end)),
@@ -49,11 +49,13 @@ impl SledStore {
     }
 
     /// Removes the machine's oldest observation chunks while every observation in them is
-    /// older than `cutoff`; returns how many observations and keys went.
+    /// older than `cutoff` and numbered at most `through`; returns how many observations and
+    /// keys went.
     fn expire_chunks(
         &self,
         prefix: &[u8],
         cutoff: Timestamp,
+        through: u64,
         budget: usize,
     ) -> Result<(u64, usize), StoreError> {
         let table = &self.trees.observations;
@@ -64,9 +66,13 @@ impl SledStore {
             let first_bytes = key.get(prefix.len()..).unwrap_or_default();
             let first = codec::decode_u64(tree::OBSERVATIONS, &key, first_bytes)?;
             let failed = |source| codec::decode_error(tree::OBSERVATIONS, &key)(source);
+            let chunk = codec::read_chunk(first, &value).map_err(failed)?;
+            if chunk.end() > through.saturating_add(1) {
+                break;
+            }
             let mut newest = Timestamp::MIN;
             let mut count = 0;
-            for observation in codec::read_chunk(first, &value).map_err(failed)? {
+            for observation in chunk {
                 newest = newest.max(observation.map_err(failed)?.observation.timestamp);
                 count += 1;
             }
