@@ -114,6 +114,18 @@ async fn window(app: &AppState, query: &RangeQuery) -> Result<Window, ApiError> 
     })
 }
 
+/// The machine `id`, the query's range and how many records a list may hold.
+async fn machine_range(
+    app: &AppState,
+    id: &str,
+    query: &RangeQuery,
+) -> Result<(Machine, Window, usize), ApiError> {
+    let machine = existing(app, id).await?;
+    let window = window(app, query).await?;
+    let limit = query.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
+    Ok((machine, window, limit))
+}
+
 /// Totals as the API shows them.
 #[derive(Serialize)]
 struct TotalsJson {
@@ -234,8 +246,7 @@ pub(super) async fn timeline(
     Path(id): Path<String>,
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let machine = existing(&app, &id).await?;
-    let window = window(&app, &query).await?;
+    let (machine, window, limit) = machine_range(&app, &id, &query).await?;
     let current = app.ingest.current(&app.org, &machine.id).await?;
     let end = window.end();
     let mut stored = app
@@ -250,7 +261,6 @@ pub(super) async fn timeline(
             end,
         });
     }
-    let limit = query.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
     let (intervals, truncated) = continuous(&stored, window.from, end, limit);
     let totals = machine_totals(&app, &machine.id, &current, window.from, end).await?;
     Ok(Json(serde_json::json!({
@@ -327,9 +337,7 @@ pub(super) async fn cycles(
     Path(id): Path<String>,
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let machine = existing(&app, &id).await?;
-    let window = window(&app, &query).await?;
-    let limit = query.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
+    let (machine, window, limit) = machine_range(&app, &id, &query).await?;
     let mut cycles = app
         .store
         .cycles(&app.org, &machine.id, window.from, window.to, limit)
@@ -386,9 +394,7 @@ pub(super) async fn parts(
     Path(id): Path<String>,
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let machine = existing(&app, &id).await?;
-    let window = window(&app, &query).await?;
-    let limit = query.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
+    let (machine, window, limit) = machine_range(&app, &id, &query).await?;
     let parts = app
         .store
         .parts(&app.org, &machine.id, window.from, window.to, limit)
@@ -437,9 +443,7 @@ pub(super) async fn alarms(
     Path(id): Path<String>,
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let machine = existing(&app, &id).await?;
-    let window = window(&app, &query).await?;
-    let limit = query.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
+    let (machine, window, limit) = machine_range(&app, &id, &query).await?;
     let mut alarms = app
         .store
         .alarms(&app.org, &machine.id, window.from, window.to, limit)

@@ -6,6 +6,7 @@
 //! stored before is counted as a duplicate, so an edge that lost an acknowledgement sends the
 //! batch again safely. The answer comes only once the batch is durable.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -254,13 +255,15 @@ struct Batch<'a> {
     observations: Vec<&'a RawValue>,
 }
 
-/// One observation as posted.
+/// One observation as posted; its text is borrowed from the body where JSON escapes allow.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PostedObservation {
+struct PostedObservation<'a> {
     sequence: u64,
-    data_item: String,
-    timestamp: String,
+    #[serde(borrow)]
+    data_item: Cow<'a, str>,
+    #[serde(borrow)]
+    timestamp: Cow<'a, str>,
     value: Value,
 }
 
@@ -362,7 +365,7 @@ fn check_item(
     item: &RawValue,
     previous: Option<u64>,
 ) -> Result<(u64, Observation), (Option<u64>, String)> {
-    let posted: PostedObservation =
+    let posted: PostedObservation<'_> =
         serde_json::from_str(item.get()).map_err(|e| (None, e.to_string()))?;
     let sequence = posted.sequence;
     let fail = |message: String| (Some(sequence), message);
