@@ -758,29 +758,3 @@ fn totals_from_the_timeline_and_the_open_status() {
 fn grace_constant_is_a_minute() {
     assert_eq!(PART_GRACE_NS, 60 * S);
 }
-
-/// Rough cost per observation when nothing changes; run with
-/// `cargo test --release -p chatter-derive -- --ignored --nocapture`.
-#[test]
-#[ignore = "timing, meaningful in release builds only"]
-fn cost_per_unchanged_observation() {
-    let mut feed = Feed::default();
-    feed.event("avail", 0, "AVAILABLE")
-        .event("exec", 0, "ACTIVE");
-    for i in 0..200_000 {
-        match i % 4 {
-            0 => feed.event("exec", i, "ACTIVE"),
-            1 => feed.push("Xload", i, Value::Sample(1.0)),
-            2 => feed.event("prog", i, "O1000"),
-            _ => feed.push("spindle_speed_actual", i, Value::Sample(1200.0)),
-        };
-    }
-    let batch = feed.take();
-    let mut deriver = deriver();
-    let mut out = Derived::default();
-    let started = std::time::Instant::now();
-    deriver.apply(&batch, &mut out);
-    let per = started.elapsed().as_nanos() / batch.len() as u128;
-    println!("{per} ns per observation");
-    assert!(out.is_empty());
-}
