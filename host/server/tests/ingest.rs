@@ -208,6 +208,11 @@ async fn a_gzip_batch_is_accepted_and_derived() {
     .await;
     assert_eq!(timeline["totals"]["seconds"]["running"], 90.0, "{timeline}");
     assert_eq!(timeline["totals"]["seconds"]["idle"], 30.0, "{timeline}");
+    let current = &timeline["current"];
+    assert_eq!(current["status"], "idle", "{timeline}");
+    assert_eq!(current["since"], "2026-11-29T10:01:30Z", "{timeline}");
+    assert_eq!(current["ended_cycle"]["seconds"], 90.0, "{timeline}");
+    assert_eq!(current["ended_cycle"]["ended"], "completed", "{timeline}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

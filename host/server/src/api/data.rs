@@ -9,7 +9,7 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::IntoResponse;
-use chatter_derive::Current;
+use chatter_derive::{Current, OpenCycle};
 use chatter_model::{
     Alarm, ConditionLevel, Cycle, CycleEnd, Interval, Machine, MachineId, MachineStatus, PartCount,
     Timestamp, Totals,
@@ -269,7 +269,7 @@ pub(super) async fn timeline(
         "intervals": intervals,
         "truncated": truncated,
         "totals": TotalsJson::from(&totals),
-        "current": current,
+        "current": CurrentJson::new(&current, window.now),
     })))
 }
 
@@ -360,8 +360,57 @@ pub(super) async fn cycles(
         "average_seconds": average(&durations),
         "best_seconds": durations.iter().min().map(|&d| time::seconds(d)),
         "cycles": listed,
-        "open": current.cycle,
+        "open": current.cycle.as_ref().map(OpenCycleJson::from),
     })))
+}
+
+/// What a machine has open now, with times in RFC 3339.
+#[derive(Serialize)]
+struct CurrentJson {
+    status: MachineStatus,
+    /// Since when it has had that status; `null` before any data.
+    since: Option<String>,
+    cycle: Option<OpenCycleJson>,
+    /// The cycle that ended last, while a part may still be counted to it.
+    ended_cycle: Option<CycleJson>,
+    alarms: Vec<AlarmJson>,
+}
+
+impl CurrentJson {
+    fn new(current: &Current, now: Timestamp) -> Self {
+        CurrentJson {
+            status: current.status,
+            since: current.since.map(time::format),
+            cycle: current.cycle.as_ref().map(OpenCycleJson::from),
+            ended_cycle: current.ended_cycle.clone().map(CycleJson::from),
+            alarms: current
+                .alarms
+                .iter()
+                .map(|alarm| AlarmJson::new(alarm.clone(), now))
+                .collect(),
+        }
+    }
+}
+
+/// The cycle running now.
+#[derive(Serialize)]
+struct OpenCycleJson {
+    start: String,
+    program: Option<String>,
+    /// Time with execution `ACTIVE` so far.
+    active_seconds: f64,
+    parts: u64,
+}
+
+impl From<&OpenCycle> for OpenCycleJson {
+    fn from(cycle: &OpenCycle) -> Self {
+        OpenCycleJson {
+            start: time::format(cycle.start),
+            program: cycle.program.clone(),
+            active_seconds: time::seconds(cycle.active),
+            parts: cycle.parts,
+        }
+    }
 }
 
 fn average(durations: &[i64]) -> Option<f64> {
