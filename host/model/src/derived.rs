@@ -23,17 +23,17 @@ pub struct SignalMapping {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub execution: Vec<String>,
     /// Items of type CONTROLLER_MODE.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(alias = "controller-mode", skip_serializing_if = "Vec::is_empty")]
     pub controller_mode: Vec<String>,
     /// Items of type PART_COUNT.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(alias = "part-count", skip_serializing_if = "Vec::is_empty")]
     pub part_count: Vec<String>,
     /// Items of type PROGRAM.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub program: Vec<String>,
     /// The value after which the machine's part counter wraps to 0 (9999, 65535…), if it does:
     /// a drop to a small value is then counted as a rollover, not a reset.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(alias = "part-count-rollover", skip_serializing_if = "Option::is_none")]
     pub part_count_rollover: Option<u64>,
 }
 
@@ -227,6 +227,14 @@ mod tests {
         assert_eq!(a.parts, 2);
         assert_eq!(a.utilization(), Some(0.4));
         assert_eq!(Totals::default().utilization(), None);
+    }
+
+    #[test]
+    fn the_config_file_may_spell_keys_in_kebab_case() {
+        let mapping: SignalMapping =
+            serde_json::from_str(r#"{"part-count":["pc"],"part-count-rollover":9999}"#).unwrap();
+        assert_eq!(mapping.part_count, ["pc"]);
+        assert_eq!(mapping.part_count_rollover, Some(9999));
     }
 
     #[test]

@@ -146,7 +146,7 @@ impl Ingest {
         let mut entry = entry.lock().await;
         let appended = self.store.append_observations(org, machine, &batch).await?;
         self.derive(org, machine, &mut entry, &appended, batch)
-            .await?;
+            .await;
         Ok(appended)
     }
 
@@ -168,7 +168,7 @@ impl Ingest {
             .await?;
         let fresh = batch.into_iter().skip(forwarded.duplicates).collect();
         self.derive(org, machine, &mut entry, &forwarded.appended, fresh)
-            .await?;
+            .await;
         Ok(forwarded)
     }
 
@@ -187,9 +187,9 @@ impl Ingest {
         entry: &mut MachineDeriver,
         appended: &Appended,
         batch: Vec<Observation>,
-    ) -> Result<(), StoreError> {
+    ) {
         if batch.is_empty() {
-            return Ok(());
+            return;
         }
         let stored: Vec<StoredObservation> = appended
             .sequences
@@ -201,7 +201,7 @@ impl Ingest {
                 observation,
             })
             .collect();
-        self.apply(org, machine, entry, &stored).await?;
+        self.apply(org, machine, entry, &stored).await;
         self.live.apply(
             org,
             machine,
@@ -209,27 +209,27 @@ impl Ingest {
             chatter_model::now_ms(),
             entry.deriver.current(),
         );
-        Ok(())
     }
 
     /// Applies stored observations to the deriver and stores what it closed, or its snapshot
-    /// when it has gone long without.
+    /// when it has gone long without. A failure to store them does not fail the batch, which is
+    /// durable already: the records stay pending and go with the next save.
     async fn apply(
         &self,
         org: &OrgId,
         machine: &MachineId,
         entry: &mut MachineDeriver,
         stored: &[StoredObservation],
-    ) -> Result<(), StoreError> {
+    ) {
         let MachineDeriver {
             deriver, derived, ..
         } = entry;
         deriver.apply(stored, derived);
         entry.unsaved += stored.len() as u64;
-        if !entry.derived.is_empty() || entry.unsaved >= SNAPSHOT_EVERY {
-            self.save(org, machine, entry).await?;
+        let due = !entry.derived.is_empty() || entry.unsaved >= SNAPSHOT_EVERY;
+        if due && let Err(error) = self.save(org, machine, entry).await {
+            tracing::error!(%org, %machine, %error, "derived data not stored; retrying with the next batch");
         }
-        Ok(())
     }
 
     /// Stores the deriver's closed records and snapshot together.
