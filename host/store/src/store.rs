@@ -58,6 +58,8 @@ pub struct Forwarded {
     pub duplicates: usize,
     /// What the rest were stored as.
     pub appended: Appended,
+    /// The last sequence number of the stream now stored (0 if none is).
+    pub last_sequence: u64,
 }
 
 /// What a machine's deriver closed since its last write, with its snapshot: written together, so

@@ -321,11 +321,6 @@ pub(super) async fn post_batch(
         .ingest
         .append_forwarded(&org, &machine, &batch.stream, &sequences, observations)
         .await?;
-    let last_sequence = app
-        .store
-        .last_forwarded(&org, &machine)
-        .await?
-        .map_or(0, |(_, last)| last);
     if !rejected.is_empty() {
         tracing::warn!(rejected = rejected.len(), first = %rejected[0].error, "observations rejected");
     }
@@ -333,7 +328,7 @@ pub(super) async fn post_batch(
         accepted: forwarded.appended.sequences.clone().count(),
         duplicates: forwarded.duplicates,
         rejected,
-        last_sequence,
+        last_sequence: forwarded.last_sequence,
     };
     Ok(Json(result).into_response())
 }

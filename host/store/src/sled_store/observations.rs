@@ -163,6 +163,7 @@ impl SledStore {
             return Ok(Forwarded {
                 duplicates,
                 appended,
+                last_sequence: last_stored,
             });
         }
         let batch = PreparedBatch::new(fresh)?;
@@ -174,6 +175,7 @@ impl SledStore {
         Ok(Forwarded {
             duplicates,
             appended,
+            last_sequence: source_sequences.last().copied().unwrap_or(last_stored),
         })
     }
 
