@@ -203,14 +203,18 @@ async fn acknowledged_batches_survive_sigkill_exactly_once() {
         done.clone(),
     ));
 
-    // Kill at pseudo-random moments (a fixed seed, so a failure can be replayed).
+    // Kill at pseudo-random moments spread over the stream (a fixed seed, so a failure can be
+    // replayed): after each fifth of the batches is acknowledged, within the next 200 ms.
     let mut seed: u64 = 0x5eed_c4a7;
     let mut mid_stream = 0;
-    for _ in 0..KILLS {
+    for kill in 1..=u64::from(KILLS) {
+        let threshold = kill * BATCHES * BATCH / (u64::from(KILLS) + 1);
+        while acknowledged.load(Ordering::SeqCst) < threshold && !done.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
-        let delay = 150 + (seed >> 33) % 900;
-        tokio::time::sleep(Duration::from_millis(delay)).await;
-        if !done.load(Ordering::SeqCst) && acknowledged.load(Ordering::SeqCst) > 0 {
+        tokio::time::sleep(Duration::from_millis((seed >> 33) % 200)).await;
+        if !done.load(Ordering::SeqCst) {
             mid_stream += 1;
         }
         kill_hard(&mut server);

@@ -54,7 +54,9 @@
 //!
 //! 1. **offline** — no observation yet; or availability is `UNAVAILABLE` (or its value is
 //!    unavailable); or availability has never been reported (or the machine has no
-//!    availability signal) and execution is unavailable or has never been reported.
+//!    availability signal) and execution is unavailable or has never been reported; or the
+//!    host reported that it stopped reading the machine ([`COLLECTION_STOPPED`]) and the
+//!    machine has reported nothing since.
 //! 2. **alarm** — an alarm (see below) is active at level fault.
 //! 3. **running** — execution is `ACTIVE`.
 //! 4. **paused** — execution is `FEED_HOLD`, `INTERRUPTED`, `OPTIONAL_STOP` or
@@ -124,8 +126,8 @@ mod timeline;
 mod totals;
 
 use chatter_model::{
-    Alarm, Cycle, DataItem, Interval, MachineStatus, PartCount, SignalMapping, StoredObservation,
-    Timestamp, Value,
+    Alarm, COLLECTION_STOPPED, Cycle, DataItem, Interval, MachineStatus, PartCount, SignalMapping,
+    StoredObservation, Timestamp, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -306,6 +308,15 @@ impl Deriver {
 
         let item = observation.data_item.as_str();
         let value = &observation.value;
+        // The host stopped reading the machine; anything the machine reports resumes it.
+        let unread = item == COLLECTION_STOPPED;
+        if state.signals.unread != unread {
+            state.signals.unread = unread;
+            state.refresh(t, out);
+        }
+        if unread {
+            return;
+        }
         let mut changed = match value {
             Value::Condition(condition) => {
                 state.alarms.condition(item, condition, t, &mut out.alarms);

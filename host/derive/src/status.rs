@@ -117,11 +117,17 @@ pub(crate) struct Signals {
     pub(crate) execution: Execution,
     /// Latest controller mode.
     pub(crate) mode: Mode,
+    /// The host stopped reading the machine, and it has not reported since.
+    #[serde(default)]
+    pub(crate) unread: bool,
 }
 
 impl Signals {
     /// Rule 1: whether the machine is offline (given that it reported something).
     pub(crate) fn offline(&self) -> bool {
+        if self.unread {
+            return true;
+        }
         match self.availability {
             Availability::Unavailable => true,
             Availability::Available => false,

@@ -758,3 +758,30 @@ fn totals_from_the_timeline_and_the_open_status() {
 fn grace_constant_is_a_minute() {
     assert_eq!(PART_GRACE_NS, 60 * S);
 }
+
+#[test]
+fn the_machine_is_offline_while_the_host_does_not_read_it() {
+    let mut deriver = deriver();
+    let mut feed = Feed::default();
+    feed.event("avail", 0, "AVAILABLE")
+        .event("exec", 0, "ACTIVE")
+        .event(chatter_model::COLLECTION_STOPPED, 10, "STOPPED")
+        .event("exec", 40, "ACTIVE")
+        .event("exec", 50, "READY");
+    let out = run(&mut deriver, &feed.take());
+    let spans: Vec<_> = out
+        .intervals
+        .iter()
+        .map(|i| (i.status, i.start / S, i.end / S))
+        .collect();
+    assert_eq!(spans, [(Running, 0, 10), (Offline, 10, 40)]);
+    let pending = deriver.pending_interval().unwrap();
+    assert_eq!(
+        (pending.status, pending.start / S, pending.end / S),
+        (Running, 40, 50)
+    );
+    // Going unread ended the cycle; reporting again started another.
+    let ends: Vec<_> = out.cycles.iter().map(|c| (c.start / S, c.ended)).collect();
+    assert_eq!(ends, [(0, CycleEnd::Offline)]);
+    assert_eq!(deriver.current().status, Idle);
+}

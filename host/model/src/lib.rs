@@ -18,8 +18,8 @@ pub use derived::{Alarm, Cycle, CycleEnd, Interval, PartCount, SignalMapping, To
 pub use ids::{IdError, MachineId, OrgId, PluginId};
 pub use machine::{Endpoint, Feed, Machine, Organization, Retention};
 pub use observation::{
-    Category, Condition, ConditionLevel, DataItem, Observation, StoredObservation, Timestamp,
-    Value, now_ms,
+    COLLECTION_STOPPED, Category, Condition, ConditionLevel, DataItem, Observation,
+    StoredObservation, Timestamp, Value, now_ms,
 };
 pub use status::MachineStatus;
 pub use token::DeviceToken;

@@ -14,6 +14,11 @@ pub fn now_ms() -> i64 {
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The data item under which the host itself reports that it stopped reading a machine (its
+/// driver was stopped or quarantined, or the server shut down), with the event `STOPPED`. Nothing
+/// is known of the machine from then until it reports again, so its timeline shows it offline.
+pub const COLLECTION_STOPPED: &str = "chatter:collection";
+
 /// The MTConnect category of a data item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

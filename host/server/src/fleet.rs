@@ -9,8 +9,8 @@ use chatter_model::{DataItem, Feed, Machine, MachineId, Observation, OrgId, Plug
 use chatter_runtime::capabilities::machine_network::NetworkPolicy;
 use chatter_runtime::manifest::ConfigError;
 use chatter_runtime::{
-    DriverHealth, InstanceContext, LoadedPlugin, ObservationSink, PluginKind, Runtime,
-    SupervisedDriver, SupervisionPolicy, supervise_driver,
+    DriverHealth, DriverStatus, InstanceContext, LoadedPlugin, ObservationSink, PluginKind,
+    Runtime, SupervisedDriver, SupervisionPolicy, supervise_driver,
 };
 use chatter_store::{Store, StoreError};
 
@@ -186,7 +186,20 @@ impl Fleet {
         };
         driver.stop(STOP_GRACE).await;
         self.live.clear_driver_health(org, machine);
+        if let Err(error) = self.ingest.mark_unread(org, machine).await {
+            tracing::warn!(%org, %machine, %error, "could not record that the machine is not read");
+        }
         true
+    }
+
+    /// Stops every driver, each letting its batch in flight be stored first, as the server
+    /// shuts down.
+    pub async fn stop_all(&self) {
+        let running: Vec<(OrgId, MachineId)> = self.lock_drivers().keys().cloned().collect();
+        let stops = running
+            .iter()
+            .map(|(org, machine)| self.stop_machine(org, machine));
+        futures::future::join_all(stops).await;
     }
 
     /// Whether the driver of a machine is running (or starting, retrying, quarantined).
@@ -304,5 +317,14 @@ impl ObservationSink for MachineSink {
     fn health_changed(&self, health: &DriverHealth) {
         self.live
             .set_driver_health(&self.org, &self.machine, health.clone());
+        if matches!(health.status, DriverStatus::Quarantined { .. }) {
+            let (ingest, org, machine) =
+                (self.ingest.clone(), self.org.clone(), self.machine.clone());
+            tokio::spawn(async move {
+                if let Err(error) = ingest.mark_unread(&org, &machine).await {
+                    tracing::warn!(%org, %machine, %error, "could not record that the machine is not read");
+                }
+            });
+        }
     }
 }

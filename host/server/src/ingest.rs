@@ -12,7 +12,10 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chatter_derive::{Current, Derived, Deriver, DeriverState};
-use chatter_model::{DataItem, Machine, MachineId, Observation, OrgId, StoredObservation};
+use chatter_model::{
+    COLLECTION_STOPPED, DataItem, Machine, MachineId, MachineStatus, Observation, OrgId,
+    StoredObservation, Value,
+};
 use chatter_store::{Appended, DerivedRecords, Forwarded, Store, StoreError};
 
 use crate::live::LiveState;
@@ -170,6 +173,29 @@ impl Ingest {
         self.derive(org, machine, &mut entry, &forwarded.appended, fresh)
             .await;
         Ok(forwarded)
+    }
+
+    /// Records that the host stopped reading the machine, so that its timeline shows it offline
+    /// until it reports again (see [`COLLECTION_STOPPED`]). Nothing is recorded for a machine
+    /// that is offline already.
+    pub async fn mark_unread(&self, org: &OrgId, machine: &MachineId) -> Result<(), StoreError> {
+        let entry = self.entry(org, machine).await?;
+        let mut entry = entry.lock().await;
+        if entry.deriver.current().status == MachineStatus::Offline {
+            return Ok(());
+        }
+        let marker = vec![Observation {
+            data_item: COLLECTION_STOPPED.to_owned(),
+            timestamp: chatter_model::now_ms().saturating_mul(1_000_000),
+            value: Value::Event("STOPPED".into()),
+        }];
+        let appended = self
+            .store
+            .append_observations(org, machine, &marker)
+            .await?;
+        self.derive(org, machine, &mut entry, &appended, marker)
+            .await;
+        Ok(())
     }
 
     /// What the machine's deriver has open now.

@@ -98,7 +98,7 @@ pub async fn serve(
         org,
         store,
         live,
-        fleet,
+        fleet: fleet.clone(),
         ingest: ingest.clone(),
         rate_limiter: Arc::new(api::RateLimiter::new(
             limits.rate_per_token,
@@ -110,6 +110,7 @@ pub async fn serve(
         .await
         .context("HTTP server failed");
     retention.abort();
+    fleet.stop_all().await;
     ingest
         .close_all()
         .await

@@ -93,33 +93,40 @@ async fn agent_buffer(agent: &AgentEmulator) -> Vec<Buffered> {
 }
 
 /// Waits until the store holds `count` observations of the machine (or stops growing).
+/// Waits until the driver stored `count` observations (or stopped storing); returns how many.
 async fn wait_for_stored(store: &dyn Store, count: u64) -> u64 {
     let mut last = (u64::MAX, Instant::now());
     loop {
-        let stored = store.last_sequence(&acme(), &okuma()).await.unwrap();
-        if stored != last.0 {
-            last = (stored, Instant::now());
+        let now = stored(store).await.len() as u64;
+        if now != last.0 {
+            last = (now, Instant::now());
         }
-        if stored >= count || last.1.elapsed() > Duration::from_secs(15) {
+        if now >= count || last.1.elapsed() > Duration::from_secs(15) {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            return store.last_sequence(&acme(), &okuma()).await.unwrap();
+            return stored(store).await.len() as u64;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
+/// What the driver stored: every observation but the server's own marks of when it stopped
+/// reading the machine.
 async fn stored(store: &dyn Store) -> Vec<StoredObservation> {
-    let mut all = Vec::new();
+    let mut all: Vec<StoredObservation> = Vec::new();
+    let mut after = 0;
     loop {
-        let after = all.last().map_or(0, |o: &StoredObservation| o.sequence);
         let page = store
             .observations(&acme(), &okuma(), after, 10_000)
             .await
             .unwrap();
-        if page.is_empty() {
+        let Some(last) = page.last() else {
             return all;
-        }
-        all.extend(page);
+        };
+        after = last.sequence;
+        all.extend(
+            page.into_iter()
+                .filter(|o| o.observation.data_item != chatter_model::COLLECTION_STOPPED),
+        );
     }
 }
 

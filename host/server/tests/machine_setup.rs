@@ -99,6 +99,9 @@ async fn a_stopped_machine_keeps_its_data_and_starts_again() {
         .await
         .unwrap();
     assert_eq!(at_stop, after_pause, "a stopped driver went on storing");
+    // Nothing is known of a machine nobody reads: its timeline says offline from the stop.
+    let (_, timeline) = get(&format!("{machine_url}/timeline")).await;
+    assert_eq!(timeline["current"]["status"], "offline", "{timeline}");
     let (_, listed) = get(&url).await;
     assert_eq!(listed["machines"][0]["enabled"], false);
 
