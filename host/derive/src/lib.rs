@@ -70,8 +70,8 @@
 //! observations at one timestamp) is dropped, and its neighbours merge when equal. Hence a
 //! closed interval is emitted once an observation with a later timestamp than the start of the
 //! status that followed it arrives; until then it is [`Deriver::pending_interval`]. The open
-//! interval is [`Current::status`] since [`Current::since`]. [`totals_in`] sums time per state
-//! from the intervals.
+//! interval is [`Current::status`] since [`Current::since`]. [`Current::unstored`] gives what
+//! these add to the stored records over a span.
 //!
 //! # Parts
 //!
@@ -132,7 +132,6 @@ use chatter_model::{
 use serde::{Deserialize, Serialize};
 
 pub use cycles::{OpenCycle, PART_GRACE_NS};
-pub use totals::totals_in;
 
 use alarms::Alarms;
 use cycles::Cycles;

@@ -1,9 +1,7 @@
 //! The deriver through its public API.
 
 use MachineStatus::{Alarm as AlarmS, Idle, Offline, Paused, Running, Setup};
-use chatter_derive::{
-    Current, Derived, Deriver, DeriverState, OpenCycle, PART_GRACE_NS, totals_in,
-};
+use chatter_derive::{Current, Derived, Deriver, DeriverState, OpenCycle, PART_GRACE_NS};
 use chatter_model::{
     Alarm, Category, Condition, ConditionLevel, Cycle, CycleEnd, DataItem, Interval, MachineStatus,
     Observation, PartCount, SignalMapping, StoredObservation, Value,
@@ -744,14 +742,18 @@ fn totals_from_the_timeline_and_the_open_status() {
     // Running 20..50 closed at the latest timestamp: pending until time moves on.
     let pending = deriver.pending_interval();
     assert_eq!(pending, Some(interval(Running, 20, 50)));
-    let intervals: Vec<Interval> = out.intervals.iter().copied().chain(pending).collect();
-    let current = deriver.current();
-    let open = current.since.map(|since| (current.status, since));
-    let totals = totals_in(&intervals, open, 0, 100 * S, 60 * S);
+    // What is not stored yet, over 0..60: running 20..50, then idle (open) 50..60; with the
+    // stored idle 10..20 and the time before any data as offline, the span is covered.
+    let mut totals = deriver.current().unstored(0, 60 * S);
+    assert_eq!((totals.running, totals.idle), (30 * S, 10 * S));
+    totals.add_time(Idle, 10 * S);
+    totals.fill_uncovered(60 * S);
     assert_eq!(totals.offline, 10 * S);
     assert_eq!(totals.idle, 20 * S);
     assert_eq!(totals.running, 30 * S);
     assert_eq!(totals.covered(), 60 * S);
+    // A span ending before the open status began sees only the pending interval.
+    assert_eq!(deriver.current().unstored(0, 30 * S).running, 10 * S);
 }
 
 #[test]

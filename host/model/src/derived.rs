@@ -199,6 +199,15 @@ impl Totals {
         MachineStatus::ALL.iter().map(|&s| self.time(s)).sum()
     }
 
+    /// Counts the time of a span of `span` nanoseconds that no state covers as offline: there
+    /// was no data.
+    pub fn fill_uncovered(&mut self, span: i64) {
+        let uncovered = span - self.covered();
+        if uncovered > 0 {
+            self.add_time(MachineStatus::Offline, uncovered);
+        }
+    }
+
     /// Running time as a share of the time covered, from 0 to 1; `None` for no time.
     pub fn utilization(&self) -> Option<f64> {
         let covered = self.covered();
@@ -227,6 +236,10 @@ mod tests {
         assert_eq!(a.parts, 2);
         assert_eq!(a.utilization(), Some(0.4));
         assert_eq!(Totals::default().utilization(), None);
+        a.fill_uncovered(150);
+        assert_eq!((a.offline, a.covered()), (100, 150));
+        a.fill_uncovered(100);
+        assert_eq!(a.covered(), 150);
     }
 
     #[test]

@@ -184,35 +184,8 @@ async fn machine_totals(
         return Ok(Totals::default());
     }
     let mut totals = app.store.totals(&app.org, machine, from, to).await?;
-    if let Some(pending) = current.pending {
-        let (start, end) = (pending.start.max(from), pending.end.min(to));
-        if start < end {
-            totals.add_time(pending.status, end - start);
-        }
-    }
-    if let Some(since) = current.since {
-        let start = since.max(from);
-        if start < to {
-            totals.add_time(current.status, to - start);
-        }
-    }
-    if let Some(cycle) = current
-        .ended_cycle
-        .as_ref()
-        .filter(|c| (from..to).contains(&c.end))
-    {
-        totals.cycles += 1;
-        totals.cycle_time += cycle.duration();
-    }
-    totals.alarms += current
-        .alarms
-        .iter()
-        .filter(|alarm| (from..to).contains(&alarm.start))
-        .count() as u64;
-    let uncovered = (to - from) - totals.covered();
-    if uncovered > 0 {
-        totals.add_time(MachineStatus::Offline, uncovered);
-    }
+    totals.merge(&current.unstored(from, to));
+    totals.fill_uncovered(to - from);
     Ok(totals)
 }
 
