@@ -465,3 +465,40 @@ async fn summary_days_are_the_organizations_days() {
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn raw_observations_are_paged_by_data_item() {
+    let (shop, token) = edge_shop(ShopSetup::default()).await;
+    let mut items = samples(1, 6);
+    for i in [1, 3, 4] {
+        items[i]["data_item"] = json!("exec");
+        items[i]["value"] = json!({ "type": "event", "value": "ACTIVE" });
+    }
+    let (status, _) = post(&shop.base, &token, &batch("edge-1", items)).await;
+    assert_eq!(status, 200);
+    let url = |after: u64| {
+        format!(
+            "{}/api/v1/machines/edge-1/observations?data_item=exec&limit=2&after={after}",
+            shop.base
+        )
+    };
+    let (_, first) = get(&url(0)).await;
+    let sequences = |page: &Value| -> Vec<u64> {
+        page["observations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["sequence"].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(sequences(&first), [2, 4], "{first}");
+    assert_eq!(first["next_after"], 4);
+    let (_, second) = get(&url(4)).await;
+    assert_eq!(sequences(&second), [5], "{second}");
+    let (_, both) = get(&format!(
+        "{}/api/v1/machines/edge-1/observations?data_item=x,exec",
+        shop.base
+    ))
+    .await;
+    assert_eq!(sequences(&both).len(), 6);
+}
