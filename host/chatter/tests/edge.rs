@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod operator;
+
 /// The recording the replays serve.
 const LOG: &str = "mtconnect/nist-smstestbed/Plate-Op2-Hurco04-01of20.txt";
 /// The machine on both sides.
@@ -194,8 +196,24 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
+/// The owner token of each server the tests started, by address: [`json_of`] calls with it.
+static OWNER_TOKENS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn remember_owner(addr: &str, token: String) {
+    OWNER_TOKENS.lock().unwrap().push((addr.to_owned(), token));
+}
+
+fn owner_of(addr: &str) -> Option<String> {
+    let tokens = OWNER_TOKENS.lock().unwrap();
+    tokens
+        .iter()
+        .find(|(known, _)| known == addr)
+        .map(|(_, token)| token.clone())
+}
+
 fn json_of(addr: &str, method: &str, path: &str, body: Option<&Value>) -> Value {
-    let (status, text) = http(addr, method, path, None, body);
+    let owner = owner_of(addr);
+    let (status, text) = http(addr, method, path, owner.as_deref(), body);
     assert!(
         (200..300).contains(&status),
         "{method} {path}: {status} {text}"
@@ -243,6 +261,10 @@ impl Central {
             dir.path().join("data").display().to_string()
         );
         std::fs::write(dir.path().join("central.toml"), config).unwrap();
+        remember_owner(
+            &addr,
+            operator::owner_token(&dir.path().join("central.toml")),
+        );
         let mut central = Central {
             dir,
             addr,
@@ -372,8 +394,13 @@ impl Edge {
         std::fs::write(self.config(), text).unwrap();
     }
 
-    /// Starts `chatter edge`; returns it and its local address.
+    /// Starts `chatter edge`; returns it and its local address. The first start adds the
+    /// edge's owner, whose token the tests read the edge's API with.
     fn start(&self) -> (Process, String) {
+        let owner_file = self.dir.path().join("owner-token");
+        if !owner_file.exists() {
+            std::fs::write(&owner_file, operator::owner_token(&self.config())).unwrap();
+        }
         let mut process = Process::start(
             &[
                 "edge",
@@ -385,6 +412,7 @@ impl Edge {
             &self.dir.path().join("edge.log"),
         );
         let addr = process.wait_for_addr();
+        remember_owner(&addr, std::fs::read_to_string(owner_file).unwrap());
         (process, addr)
     }
 
@@ -519,7 +547,7 @@ fn a_revoked_token_keeps_the_data_until_a_new_one_is_configured() {
         &central.addr,
         "DELETE",
         &format!("/api/v1/device-tokens/{token_id}"),
-        None,
+        owner_of(&central.addr).as_deref(),
         None,
     );
     assert!((200..300).contains(&status), "{status} {body}");

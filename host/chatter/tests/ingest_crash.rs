@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+mod operator;
+
 const BATCH: u64 = 400;
 const BATCHES: u64 = 60;
 const KILLS: u32 = 5;
@@ -171,6 +173,7 @@ async fn acknowledged_batches_survive_sigkill_exactly_once() {
     )
     .unwrap();
     let base = format!("http://127.0.0.1:{port}");
+    let owner = operator::owner_token(&config);
     let mut server = start(&config);
     wait_healthy(&base).await;
 
@@ -178,6 +181,7 @@ async fn acknowledged_batches_survive_sigkill_exactly_once() {
     let machine = json!({ "id": "edge-mill", "driver": "simulator", "feed": "edge" });
     let created = client
         .post(format!("{base}/api/v1/machines"))
+        .bearer_auth(&owner)
         .json(&machine)
         .send()
         .await
@@ -185,6 +189,7 @@ async fn acknowledged_batches_survive_sigkill_exactly_once() {
     assert_eq!(created.status(), 201, "{}", created.text().await.unwrap());
     let token: Value = client
         .post(format!("{base}/api/v1/device-tokens"))
+        .bearer_auth(&owner)
         .json(&json!({ "name": "crash test" }))
         .send()
         .await
@@ -237,6 +242,7 @@ async fn acknowledged_batches_survive_sigkill_exactly_once() {
             .get(format!(
                 "{base}/api/v1/machines/edge-mill/observations?after={after}&limit=10000"
             ))
+            .bearer_auth(&owner)
             .send()
             .await
             .unwrap()
@@ -268,7 +274,15 @@ async fn acknowledged_batches_survive_sigkill_exactly_once() {
         timestamp(1),
         timestamp(last)
     );
-    let timeline: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+    let timeline: Value = client
+        .get(url)
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let seconds = timeline["totals"]["seconds"]["running"].as_f64().unwrap();
     assert!(
         (seconds - running as f64 / 1e9).abs() < 1e-6,

@@ -1,4 +1,4 @@
-//! Identifiers of organizations, machines and plugins: short, URL-safe, validated once.
+//! Identifiers of organizations, machines, users and plugins: short, URL-safe, validated once.
 
 use std::fmt;
 
@@ -116,6 +116,12 @@ define_id!(
     /// The id of a machine, unique within its organization.
     MachineId,
     "machine"
+);
+define_id!(
+    /// The id of a user: random, never reused, and free of personal data so that it may stay
+    /// in the audit log after the user's account is deleted.
+    UserId,
+    "user"
 );
 define_id!(
     /// The id of a plugin, unique within a Chatter installation (e.g. `simulator`).

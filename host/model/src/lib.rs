@@ -7,6 +7,8 @@
 //!
 //! This crate knows nothing of WebAssembly, storage or HTTP.
 
+mod account;
+pub mod audit;
 mod derived;
 mod ids;
 mod machine;
@@ -14,8 +16,9 @@ mod observation;
 mod status;
 mod token;
 
+pub use account::{ApiToken, EmailLink, Invitation, LinkPurpose, Membership, Role, Session, User};
 pub use derived::{Alarm, Cycle, CycleEnd, Interval, PartCount, SignalMapping, Totals};
-pub use ids::{IdError, MachineId, OrgId, PluginId};
+pub use ids::{IdError, MachineId, OrgId, PluginId, UserId};
 pub use machine::{Endpoint, Feed, Machine, Organization, Retention};
 pub use observation::{
     COLLECTION_STOPPED, Category, Condition, ConditionLevel, DataItem, Observation,

@@ -33,9 +33,46 @@ pub struct ServerConfig {
     /// Limits of the edge ingestion API.
     #[serde(default)]
     pub ingest: IngestSection,
-    /// Machines to create or update in the served organization at start.
+    /// HTTPS: the certificate and key to serve with.
+    #[serde(default)]
+    pub tls: Option<TlsSection>,
+    /// How e-mail is sent.
+    #[serde(default)]
+    pub email: EmailSection,
+    /// Machines to create or update in the configured organization at start.
     #[serde(default)]
     pub machines: Vec<MachineSection>,
+}
+
+/// `[tls]`: serve HTTPS with this certificate chain and private key (PEM files).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TlsSection {
+    /// The certificate chain, leaf first.
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// `[email]`: the SMTP server that sends account e-mail. Without `smtp-url`, messages are
+/// written to the log instead.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct EmailSection {
+    /// `smtp://host:port`, `smtp://host:port?tls=required` (STARTTLS) or `smtps://host:port`,
+    /// optionally with `user:password@` before the host.
+    pub smtp_url: Option<String>,
+    /// The sender of every message.
+    pub from: String,
+}
+
+impl Default for EmailSection {
+    fn default() -> Self {
+        EmailSection {
+            smtp_url: None,
+            from: "Chatter <chatter@localhost>".into(),
+        }
+    }
 }
 
 /// `[server]`
@@ -46,7 +83,11 @@ pub struct ServerSection {
     pub addr: SocketAddr,
     /// Folder of the embedded store and the compiled-plugin cache.
     pub data_dir: PathBuf,
-    /// The organization the API serves. (Accounts and sign-in will select it per user.)
+    /// The address users reach the server at, for links in e-mail (like
+    /// `https://chatter.example.com`); by default `http(s)://` and `addr`. Set it when a proxy
+    /// is in front; an `https://` address makes cookies secure.
+    pub public_url: Option<String>,
+    /// The organization the `[[machines]]` of this file belong to.
     pub organization: OrgId,
     /// The organization's display name, used when it is created.
     pub organization_name: String,
@@ -59,6 +100,7 @@ impl Default for ServerSection {
         ServerSection {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: PathBuf::from("chatter-data"),
+            public_url: None,
             organization: OrgId::new("default").unwrap_or_else(|_| unreachable!("valid literal")),
             organization_name: "My shop".into(),
             time_zone: "UTC".into(),
@@ -253,6 +295,17 @@ impl ServerConfig {
             path: path.to_owned(),
             message: e.to_string().trim_end().to_owned(),
         })
+    }
+
+    /// The address users reach the server at, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.server.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let scheme = if self.tls.is_some() { "https" } else { "http" };
+                format!("{scheme}://{}", self.server.addr)
+            }
+        }
     }
 
     /// The runtime configuration this file describes.

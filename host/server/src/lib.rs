@@ -9,22 +9,29 @@
 //! - [`plugins`] installs, lists and removes plugins (shared with the CLI);
 //! - [`config`] is the server's configuration file.
 
+pub mod accounts;
 pub mod api;
+pub mod app;
+pub mod auth;
 pub mod config;
 mod error;
 pub mod fleet;
 pub mod ingest;
 pub mod live;
+pub mod mail;
 pub mod plugins;
 pub mod retention;
+pub mod routes;
 pub mod time;
+pub mod tls;
+mod ui;
 
-pub use api::router;
 pub use config::ServerConfig;
 pub use error::ApiError;
 pub use fleet::Fleet;
 pub use ingest::Ingest;
 pub use live::{LiveEvent, LiveState, MachineLive};
+pub use routes::router;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -35,9 +42,8 @@ use chatter_runtime::Runtime;
 use chatter_store::Store;
 use tokio::net::TcpListener;
 
-/// Serves `config`'s organization on `listener` until `shutdown` completes: creates the
-/// organization and the configured machines if needed, starts every machine's driver, and
-/// answers HTTP.
+/// Serves on `listener` until `shutdown` completes: creates the configured organization and
+/// machines if needed, starts every machine's driver, and answers HTTP (or HTTPS with `[tls]`).
 pub async fn serve(
     config: &ServerConfig,
     runtime: Arc<Runtime>,
@@ -47,6 +53,11 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
 
+    // A bad certificate is reported before anything starts.
+    let tls = match &config.tls {
+        Some(files) => Some(tls::load_config(&files.cert, &files.key)?),
+        None => None,
+    };
     let org = config.server.organization.clone();
     put_organization(config, store.as_ref()).await?;
     for section in &config.machines {
@@ -93,22 +104,19 @@ pub async fn serve(
         store.clone(),
         Duration::from_secs(config.retention.interval_s.max(1)),
     ));
-    let limits = &config.ingest;
-    let app = router(api::AppState {
-        org,
-        store,
-        live,
-        fleet: fleet.clone(),
-        ingest: ingest.clone(),
-        rate_limiter: Arc::new(api::RateLimiter::new(
-            limits.rate_per_token,
-            limits.burst_per_token,
-        )),
-    });
-    let served = axum::serve(listener, app)
+    let app = app_state(config, store, live, fleet.clone(), ingest.clone()).await?;
+    let served = match tls {
+        Some(tls) => tls::serve_tls(listener, router(app), tls, shutdown)
+            .await
+            .context("HTTPS server failed"),
+        None => axum::serve(
+            listener,
+            router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
         .with_graceful_shutdown(shutdown)
         .await
-        .context("HTTP server failed");
+        .context("HTTP server failed"),
+    };
     retention.abort();
     fleet.stop_all().await;
     ingest
@@ -118,7 +126,41 @@ pub async fn serve(
     served
 }
 
-/// Creates the served organization, or updates its name, time zone and retention from the
+/// What the request handlers share.
+async fn app_state(
+    config: &ServerConfig,
+    store: Arc<dyn Store>,
+    live: LiveState,
+    fleet: Arc<Fleet>,
+    ingest: Arc<Ingest>,
+) -> anyhow::Result<app::AppState> {
+    let public_url = config.public_url();
+    let limits = &config.ingest;
+    let concurrency = std::thread::available_parallelism().map_or(2, usize::from);
+    Ok(app::AppState {
+        web: Arc::new(app::WebSettings {
+            secure: public_url.starts_with("https://"),
+            public_url,
+            secret: store.server_secret().await?,
+        }),
+        data: auth::StoreAccess::new(store),
+        live,
+        fleet,
+        ingest,
+        rate_limiter: Arc::new(api::RateLimiter::new(
+            limits.rate_per_token,
+            limits.burst_per_token,
+        )),
+        passwords: auth::password::PasswordHasher::new(concurrency)?,
+        sign_in_limiter: Arc::default(),
+        mailer: Arc::new(mail::Mailer::new(
+            config.email.smtp_url.as_deref(),
+            &config.email.from,
+        )?),
+    })
+}
+
+/// Creates the configured organization, or updates its name, time zone and retention from the
 /// configuration, which is the authority on them until accounts exist.
 async fn put_organization(config: &ServerConfig, store: &dyn Store) -> anyhow::Result<()> {
     let section = &config.server;

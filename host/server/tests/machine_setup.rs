@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use chatter_model::{MachineId, OrgId};
 use chatter_store::Store;
-use common::{get, send, shop, wait_for};
+use common::{get, request, send, shop, wait_for};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -190,8 +190,7 @@ async fn bad_setups_are_refused_with_the_field_named_and_nothing_saved() {
             "{body}: `{named}` not in {message:?}"
         );
     }
-    let response = reqwest::Client::new()
-        .post(&url)
+    let response = request(reqwest::Method::POST, &url)
         .header("content-type", "application/json")
         .body("{\"id\": ")
         .send()

@@ -4,8 +4,8 @@
 //! postcard-encoded through private records: compact, and independent of the serde attributes the
 //! model types carry for the HTTP API (postcard cannot round-trip `skip_serializing_if` or
 //! adjacently tagged enums anyway). Metadata (organizations, machines, data items, plugin
-//! installs) is small and rarely written, so it is JSON: readable with any sled dump, and tolerant
-//! of fields added later.
+//! installs, and the account records and audit records) is small and rarely written, so it is
+//! JSON: readable with any sled dump, and tolerant of fields added later.
 //!
 //! # Observations, format 2
 //!

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use chatter_model::{MachineId, OrgId, PluginId};
+use chatter_model::{MachineId, OrgId, PluginId, UserId};
 
 /// An error of the store.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +79,12 @@ pub enum StoreError {
         /// The machine that was not found.
         machine: MachineId,
     },
+    /// Another user has this e-mail address.
+    #[error("another user has the e-mail address `{0}`")]
+    EmailTaken(String),
+    /// The user does not exist.
+    #[error("user `{0}` does not exist")]
+    UnknownUser(UserId),
     /// A plugin's component does not hash to the digest its install record declares.
     #[error(
         "component of plugin `{plugin}` has SHA-256 {actual}, but its install record declares {declared}"
@@ -117,6 +123,18 @@ pub enum StoreError {
         /// What is wrong with the numbers.
         reason: String,
     },
+    /// The operating system could not provide random bytes.
+    #[error("cannot draw random bytes for {what}: {source}")]
+    Random {
+        /// What they were for.
+        what: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: getrandom::Error,
+    },
+    /// The audit log has used up all `u64` record numbers (or its counter is corrupt).
+    #[error("the audit log has no record numbers left after {0}")]
+    AuditExhausted(u64),
     /// The thread that makes writes durable has stopped, so no write can be acknowledged.
     #[error("the store's commit thread has stopped; writes can no longer be made durable")]
     CommitterStopped,

@@ -5,7 +5,7 @@
 //! whose id merely starts the same (`acme` vs `acme-east`). Sequence numbers are big-endian so that
 //! sled's byte ordering is sequence ordering.
 
-use chatter_model::{MachineId, OrgId, PluginId};
+use chatter_model::{MachineId, OrgId, PluginId, UserId};
 
 /// Names of the trees, which are part of the on-disk format.
 pub(crate) mod tree {
@@ -48,6 +48,45 @@ pub(crate) mod tree {
     pub(crate) const COMPONENTS: &str = "components";
     /// Lower-case hex SHA-256 → number of installs of the component, big-endian `u64`.
     pub(crate) const COMPONENT_REFS: &str = "component_refs";
+    /// `user` → JSON [`User`](chatter_model::User).
+    pub(crate) const USERS: &str = "users";
+    /// E-mail address → the id of the user who has it: what makes addresses unique.
+    pub(crate) const USER_EMAILS: &str = "user_emails";
+    /// `org 0 user` → JSON [`Membership`](chatter_model::Membership).
+    pub(crate) const MEMBERSHIPS: &str = "memberships";
+    /// `user 0 org` → nothing: the index of a user's memberships.
+    pub(crate) const USER_MEMBERSHIPS: &str = "user_memberships";
+    /// Lower-case hex SHA-256 of a session id → JSON [`Session`](chatter_model::Session).
+    pub(crate) const SESSIONS: &str = "sessions";
+    /// `user 0 hash` → nothing: the index of a user's sessions.
+    pub(crate) const USER_SESSIONS: &str = "user_sessions";
+    /// Lower-case hex SHA-256 of an API token → JSON [`ApiToken`](chatter_model::ApiToken).
+    pub(crate) const API_TOKENS: &str = "api_tokens";
+    /// `user 0 hash` → nothing: the index of a user's API tokens.
+    pub(crate) const USER_API_TOKENS: &str = "user_api_tokens";
+    /// Lower-case hex SHA-256 of an invitation's secret → JSON
+    /// [`Invitation`](chatter_model::Invitation).
+    pub(crate) const INVITATIONS: &str = "invitations";
+    /// `org 0 hash` → nothing: the index of an organization's invitations.
+    pub(crate) const ORG_INVITATIONS: &str = "org_invitations";
+    /// Lower-case hex SHA-256 of a link's secret → JSON [`EmailLink`](chatter_model::EmailLink).
+    pub(crate) const EMAIL_LINKS: &str = "email_links";
+    /// Record number, big-endian `u64` → JSON
+    /// [`AuditRecord`](chatter_model::audit::AuditRecord).
+    pub(crate) const AUDIT: &str = "audit";
+    /// Installation-wide values, under the keys in [`meta`](super::meta).
+    pub(crate) const META: &str = "meta";
+}
+
+/// Keys of the [`tree::META`] tree.
+pub(crate) mod meta {
+    /// How many audit records were ever appended, big-endian `u64`.
+    pub(crate) const AUDIT_WRITTEN: &[u8] = b"audit_written";
+    /// The hash of the last audit record appended, as text: the next one chains to it even if
+    /// stored records were tampered with.
+    pub(crate) const AUDIT_HEAD: &[u8] = b"audit_head";
+    /// The installation's 32 random bytes for signing links.
+    pub(crate) const SERVER_SECRET: &[u8] = b"server_secret";
 }
 
 const SEPARATOR: u8 = 0;
@@ -140,6 +179,54 @@ pub(crate) fn plugin(plugin: &PluginId) -> Vec<u8> {
     plugin.as_str().as_bytes().to_vec()
 }
 
+/// Key of a user.
+pub(crate) fn user(user: &UserId) -> Vec<u8> {
+    user.as_str().as_bytes().to_vec()
+}
+
+/// Prefix of every index entry of a user: `user 0`.
+pub(crate) fn user_prefix(user: &UserId) -> Vec<u8> {
+    joined(user.as_str(), "")
+}
+
+/// Key of a membership, `org 0 user`, so an organization's members are one prefix.
+pub(crate) fn member(org: &OrgId, user: &UserId) -> Vec<u8> {
+    joined(org.as_str(), user.as_str())
+}
+
+/// Key of a membership in the user's index, `user 0 org`.
+pub(crate) fn membership_of(user: &UserId, org: &OrgId) -> Vec<u8> {
+    joined(user.as_str(), org.as_str())
+}
+
+/// Key of a record owned by a user or an organization in its index: `owner 0 hash`.
+pub(crate) fn owned(owner: &str, hash: &str) -> Vec<u8> {
+    joined(owner, hash)
+}
+
+/// What follows the prefix `owner 0` in an index key, as text.
+pub(crate) fn owned_rest(key: &[u8], prefix_len: usize) -> String {
+    String::from_utf8_lossy(key.get(prefix_len..).unwrap_or_default()).into_owned()
+}
+
+/// Key of a record stored under the hash of its secret (session, API token, invitation, link).
+pub(crate) fn hashed(hash: &str) -> Vec<u8> {
+    hash.as_bytes().to_vec()
+}
+
+/// Key of an audit record: its number, big-endian so the tree is in number order.
+pub(crate) fn audit(seq: u64) -> [u8; 8] {
+    seq.to_be_bytes()
+}
+
+fn joined(first: &str, second: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(first.len() + 1 + second.len());
+    key.extend_from_slice(first.as_bytes());
+    key.push(SEPARATOR);
+    key.extend_from_slice(second.as_bytes());
+    key
+}
+
 /// A key as text for error messages, with non-printable bytes escaped.
 pub(crate) fn display(key: &[u8]) -> String {
     key.escape_ascii().to_string()
@@ -176,6 +263,23 @@ mod tests {
         assert!(keys.is_sorted());
         assert_eq!(time_of(&keys[1], prefix.len()), Some(-5));
         assert_eq!(time_of(&keys[4], prefix.len()), Some(i64::MAX));
+    }
+
+    #[test]
+    fn a_user_prefix_does_not_cover_a_longer_id() {
+        let ann = UserId::new("ann").unwrap();
+        let anna = UserId::new("anna").unwrap();
+        let org = OrgId::new("o").unwrap();
+        assert!(!membership_of(&anna, &org).starts_with(&user_prefix(&ann)));
+        assert!(owned(ann.as_str(), "ab").starts_with(&user_prefix(&ann)));
+        let key = owned(ann.as_str(), "ab12");
+        assert_eq!(owned_rest(&key, user_prefix(&ann).len()), "ab12");
+    }
+
+    #[test]
+    fn audit_keys_sort_by_number() {
+        assert!(audit(255) < audit(256));
+        assert!(audit(1) < audit(u64::MAX));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! A write is acknowledged only once it is durable. [`SledStore`] makes that affordable under many
 //! concurrent writers with group commit (see [`CommitMode`]).
 
+mod accounts;
 mod codec;
 mod commit;
 mod disk_sync;
@@ -18,6 +19,7 @@ mod locks;
 mod sled_store;
 mod store;
 
+pub use accounts::{Accounts, AuditFilter};
 pub use commit::CommitMode;
 pub use error::{CodecError, StoreError};
 pub use sled_store::SledStore;

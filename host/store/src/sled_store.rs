@@ -3,9 +3,11 @@
 //! sled calls are synchronous, but they are served from its page cache and its in-memory log;
 //! only flushes wait for the disk, and those run on the commit thread (see `commit`).
 
+mod accounts;
 mod derived;
 mod machines;
 mod observations;
+mod organizations;
 mod plugins;
 mod retention;
 
@@ -63,6 +65,19 @@ struct Trees {
     plugins: Table,
     components: Table,
     component_refs: Table,
+    users: Table,
+    user_emails: Table,
+    memberships: Table,
+    user_memberships: Table,
+    sessions: Table,
+    user_sessions: Table,
+    api_tokens: Table,
+    user_api_tokens: Table,
+    invitations: Table,
+    org_invitations: Table,
+    email_links: Table,
+    audit: Table,
+    meta: Table,
 }
 
 impl SledStore {
@@ -176,7 +191,39 @@ impl Trees {
             plugins: table(tree::PLUGINS)?,
             components: table(tree::COMPONENTS)?,
             component_refs: table(tree::COMPONENT_REFS)?,
+            users: table(tree::USERS)?,
+            user_emails: table(tree::USER_EMAILS)?,
+            memberships: table(tree::MEMBERSHIPS)?,
+            user_memberships: table(tree::USER_MEMBERSHIPS)?,
+            sessions: table(tree::SESSIONS)?,
+            user_sessions: table(tree::USER_SESSIONS)?,
+            api_tokens: table(tree::API_TOKENS)?,
+            user_api_tokens: table(tree::USER_API_TOKENS)?,
+            invitations: table(tree::INVITATIONS)?,
+            org_invitations: table(tree::ORG_INVITATIONS)?,
+            email_links: table(tree::EMAIL_LINKS)?,
+            audit: table(tree::AUDIT)?,
+            meta: table(tree::META)?,
         })
+    }
+
+    /// Every tree keyed by `org 0 machine…`: what an organization's machines leave behind.
+    fn machine_keyed(&self) -> [&Table; 13] {
+        [
+            &self.machines,
+            &self.data_items,
+            &self.plugin_state,
+            &self.sequences,
+            &self.observations,
+            &self.latest,
+            &self.deriver,
+            &self.intervals,
+            &self.parts,
+            &self.cycles,
+            &self.alarms,
+            &self.hours,
+            &self.days,
+        ]
     }
 }
 
@@ -294,6 +341,13 @@ impl Store for SledStore {
     async fn put_organization(&self, org: &Organization) -> Result<(), StoreError> {
         self.write_organization(org)?;
         self.committer.commit().await
+    }
+
+    async fn remove_organization(&self, org: &OrgId) -> Result<bool, StoreError> {
+        let existed = self.delete_organization(org)?;
+        // Always: even for an organization already gone, the purge may have removed leftovers.
+        self.committer.commit().await?;
+        Ok(existed)
     }
 
     async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError> {
@@ -548,13 +602,9 @@ impl Store for SledStore {
     }
 
     async fn put_device_token(&self, hash: &str, token: &DeviceToken) -> Result<(), StoreError> {
-        if !self.trees.organizations.contains(&keys::org(&token.org))? {
-            return Err(StoreError::UnknownOrganization(token.org.clone()));
-        }
         let value = codec::to_json("a device token", token)?;
-        self.trees
-            .device_tokens
-            .insert(&keys::device_token(hash), value)?;
+        let table = &self.trees.device_tokens;
+        self.insert_for_org(table, &token.org, &keys::device_token(hash), &value)?;
         self.committer.commit().await
     }
 

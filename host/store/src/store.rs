@@ -9,6 +9,7 @@ use chatter_model::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::Accounts;
 use crate::error::StoreError;
 
 /// A plugin installed by the operator, for the whole installation.
@@ -109,9 +110,14 @@ pub struct Expired {
 /// Every write returns only once it is durable. Reads of something that does not exist return
 /// `None` or an empty collection rather than an error.
 #[async_trait::async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: Accounts {
     /// Creates or replaces an organization.
     async fn put_organization(&self, org: &Organization) -> Result<(), StoreError>;
+
+    /// Removes an organization with everything of it: machines with all their data, device
+    /// tokens, memberships, invitations and API tokens. Audit records stay. Returns whether it
+    /// existed.
+    async fn remove_organization(&self, org: &OrgId) -> Result<bool, StoreError>;
 
     /// The organization, if it exists.
     async fn organization(&self, org: &OrgId) -> Result<Option<Organization>, StoreError>;

@@ -53,7 +53,8 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let served = tokio.block_on(async {
         let store = super::serve::open_store(&config)?;
         super::serve::install_bundled(&config, &store).await?;
-        super::serve::serve_store(config, store).await
+        let password = add_demo_user(&config, store.as_ref()).await?;
+        super::serve::serve_store(config, store, Some((DEMO_EMAIL, &password))).await
     });
     // Stop every task (and with them the store) before removing its folder.
     drop(tokio);
@@ -61,6 +62,29 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         remove_temporary(folder);
     }
     served
+}
+
+/// The demo user's address.
+const DEMO_EMAIL: &str = "demo@chatter.localhost";
+
+/// Makes the demo user the owner of the demo shop, with a new password each run; returns it.
+async fn add_demo_user(
+    config: &ServerConfig,
+    store: &dyn chatter_store::Store,
+) -> anyhow::Result<String> {
+    let org = &config.server.organization;
+    super::accounts::ensure_configured_org(config, store, org).await?;
+    let password = super::accounts::generate_password()?;
+    chatter_server::accounts::operator::add_user(
+        store,
+        DEMO_EMAIL,
+        "Demo user",
+        &password,
+        org,
+        chatter_model::Role::Owner,
+    )
+    .await?;
+    Ok(password)
 }
 
 /// Removes the demo's temporary data. The store's background threads may still be finishing a

@@ -1,5 +1,6 @@
 //! The subcommands, one module each.
 
+mod accounts;
 mod demo;
 mod edge;
 mod plugin;
@@ -24,6 +25,15 @@ pub enum Command {
     /// a Haas MDC port, for developing and testing drivers.
     #[command(subcommand)]
     Replay(replay::ReplayCommand),
+    /// Add users to organizations.
+    #[command(subcommand)]
+    User(accounts::UserCommand),
+    /// Create personal API tokens for scripts.
+    #[command(subcommand)]
+    Token(accounts::TokenCommand),
+    /// Verify the audit log.
+    #[command(subcommand)]
+    Audit(accounts::AuditCommand),
 }
 
 impl Command {
@@ -33,7 +43,7 @@ impl Command {
             Command::Demo(_) | Command::Serve(_) | Command::Edge(_) | Command::Replay(_) => {
                 "info,tower_http=warn"
             }
-            Command::Plugin(_) => "warn",
+            Command::Plugin(_) | Command::User(_) | Command::Token(_) | Command::Audit(_) => "warn",
         }
     }
 }
@@ -46,6 +56,9 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::Edge(args) => edge::run(args),
         Command::Plugin(command) => plugin::run(command),
         Command::Replay(command) => replay::run(command),
+        Command::User(command) => accounts::run_user(command),
+        Command::Token(command) => accounts::run_token(command),
+        Command::Audit(command) => accounts::run_audit(command),
     }
 }
 

@@ -61,7 +61,7 @@ pub enum PluginCommand {
 /// Which installation to work on.
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// The server's configuration file; its `[server] data-dir` is used.
+    /// The server's (or an edge's) configuration file; its `[server] data-dir` is used.
     #[arg(long, conflicts_with = "data")]
     config: Option<PathBuf>,
     /// The data folder.
@@ -70,8 +70,11 @@ pub struct DataArgs {
 }
 
 impl DataArgs {
-    fn server_config(&self) -> anyhow::Result<ServerConfig> {
+    pub(super) fn server_config(&self) -> anyhow::Result<ServerConfig> {
         match &self.config {
+            Some(path) if is_edge_config(path) => {
+                Ok(chatter_edge::EdgeConfig::from_file(path)?.server)
+            }
             Some(path) => Ok(ServerConfig::from_file(path)?),
             None => {
                 let mut config = ServerConfig::default();
@@ -80,6 +83,14 @@ impl DataArgs {
             }
         }
     }
+}
+
+/// Whether the file is an edge's configuration (it has an `[edge]` section).
+fn is_edge_config(path: &std::path::Path) -> bool {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| text.parse::<toml::Table>().ok())
+        .is_some_and(|table| table.contains_key("edge"))
 }
 
 pub fn run(command: PluginCommand) -> anyhow::Result<()> {

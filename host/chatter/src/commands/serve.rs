@@ -26,17 +26,30 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 /// Opens the store and the runtime of `config` and serves until Ctrl-C.
 pub async fn serve(config: ServerConfig) -> anyhow::Result<()> {
     let store = open_store(&config)?;
-    serve_store(config, store).await
+    serve_store(config, store, None).await
 }
 
-/// Serves `config` with an already opened store.
-pub async fn serve_store(config: ServerConfig, store: Arc<SledStore>) -> anyhow::Result<()> {
+/// Serves `config` with an already opened store; `sign_in` (an address and a password) is
+/// printed with the address served.
+pub async fn serve_store(
+    config: ServerConfig,
+    store: Arc<SledStore>,
+    sign_in: Option<(&str, &str)>,
+) -> anyhow::Result<()> {
     let (runtime, listener) = prepare(&config, &store).await?;
     let addr = listener.local_addr()?;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     eprintln!(
-        "Chatter is serving organization `{}` at http://{addr}/",
+        "Chatter is serving organization `{}` at {scheme}://{addr}/",
         config.server.organization
     );
+    if let Some((email, password)) = sign_in {
+        eprintln!("Sign in as {email} with the password {password}");
+    }
     chatter_server::serve(&config, runtime, store, listener, super::shutdown_signal()).await
 }
 

@@ -17,8 +17,9 @@ use chatter_model::{
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
 use super::machines::existing;
+use crate::app::AppState;
+use crate::auth::Tenant;
 use crate::error::ApiError;
 use crate::time;
 
@@ -76,10 +77,10 @@ struct RangeJson {
 }
 
 /// Resolves the query's range in the organization's time zone.
-async fn window(app: &AppState, query: &RangeQuery) -> Result<Window, ApiError> {
-    let zone_name = app
-        .store
-        .organization(&app.org)
+async fn window(tenant: &Tenant, query: &RangeQuery) -> Result<Window, ApiError> {
+    let zone_name = tenant
+        .store()
+        .organization()
         .await?
         .map_or_else(|| "UTC".to_owned(), |org| org.time_zone);
     let zone = time::zone(&zone_name);
@@ -116,12 +117,12 @@ async fn window(app: &AppState, query: &RangeQuery) -> Result<Window, ApiError> 
 
 /// The machine `id`, the query's range and how many records a list may hold.
 async fn machine_range(
-    app: &AppState,
+    tenant: &Tenant,
     id: &str,
     query: &RangeQuery,
 ) -> Result<(Machine, Window, usize), ApiError> {
-    let machine = existing(app, id).await?;
-    let window = window(app, query).await?;
+    let machine = existing(tenant, id).await?;
+    let window = window(tenant, query).await?;
     let limit = query.limit.unwrap_or(MAX_LIST).clamp(1, MAX_LIST);
     Ok((machine, window, limit))
 }
@@ -174,7 +175,7 @@ impl From<&Totals> for TotalsJson {
 /// The machine's totals over `[from, to)`: the stored records, the state it is in now, and
 /// offline for the time with no data.
 async fn machine_totals(
-    app: &AppState,
+    tenant: &Tenant,
     machine: &MachineId,
     current: &Current,
     from: Timestamp,
@@ -183,7 +184,7 @@ async fn machine_totals(
     if to <= from {
         return Ok(Totals::default());
     }
-    let mut totals = app.store.totals(&app.org, machine, from, to).await?;
+    let mut totals = tenant.store().totals(machine, from, to).await?;
     totals.merge(&current.unstored(from, to));
     totals.fill_uncovered(to - from);
     Ok(totals)
@@ -215,16 +216,17 @@ impl IntervalJson {
 /// `GET /api/v1/machines/{id}/timeline`: the intervals of the range, clipped to it and without
 /// gaps (stretches with no data are offline), with totals per state.
 pub(super) async fn timeline(
+    tenant: Tenant,
     State(app): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (machine, window, limit) = machine_range(&app, &id, &query).await?;
-    let current = app.ingest.current(&app.org, &machine.id).await?;
+    let (machine, window, limit) = machine_range(&tenant, &id, &query).await?;
+    let current = app.ingest.current(tenant.org(), &machine.id).await?;
     let end = window.end();
-    let mut stored = app
-        .store
-        .intervals(&app.org, &machine.id, window.from, end)
+    let mut stored = tenant
+        .store()
+        .intervals(&machine.id, window.from, end)
         .await?;
     stored.extend(current.pending);
     if let Some(since) = current.since.filter(|&since| since < end) {
@@ -235,7 +237,7 @@ pub(super) async fn timeline(
         });
     }
     let (intervals, truncated) = continuous(&stored, window.from, end, limit);
-    let totals = machine_totals(&app, &machine.id, &current, window.from, end).await?;
+    let totals = machine_totals(&tenant, &machine.id, &current, window.from, end).await?;
     Ok(Json(serde_json::json!({
         "machine": machine.id,
         "range": window.header(),
@@ -306,16 +308,17 @@ impl From<Cycle> for CycleJson {
 
 /// `GET /api/v1/machines/{id}/cycles`: cycles that ended in the range, with the open one.
 pub(super) async fn cycles(
+    tenant: Tenant,
     State(app): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (machine, window, limit) = machine_range(&app, &id, &query).await?;
-    let mut cycles = app
-        .store
-        .cycles(&app.org, &machine.id, window.from, window.to, limit)
+    let (machine, window, limit) = machine_range(&tenant, &id, &query).await?;
+    let mut cycles = tenant
+        .store()
+        .cycles(&machine.id, window.from, window.to, limit)
         .await?;
-    let current = app.ingest.current(&app.org, &machine.id).await?;
+    let current = app.ingest.current(tenant.org(), &machine.id).await?;
     let ended = current.ended_cycle.as_ref();
     cycles.extend(
         ended
@@ -412,14 +415,14 @@ impl From<PartCount> for PartJson {
 
 /// `GET /api/v1/machines/{id}/parts`: rises of the part counter in the range.
 pub(super) async fn parts(
-    State(app): State<AppState>,
+    tenant: Tenant,
     Path(id): Path<String>,
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (machine, window, limit) = machine_range(&app, &id, &query).await?;
-    let parts = app
-        .store
-        .parts(&app.org, &machine.id, window.from, window.to, limit)
+    let (machine, window, limit) = machine_range(&tenant, &id, &query).await?;
+    let parts = tenant
+        .store()
+        .parts(&machine.id, window.from, window.to, limit)
         .await?;
     let total: u64 = parts.iter().map(|p| p.parts).sum();
     let listed: Vec<PartJson> = parts.into_iter().map(PartJson::from).collect();
@@ -461,16 +464,17 @@ impl AlarmJson {
 
 /// `GET /api/v1/machines/{id}/alarms`: alarms raised in the range, cleared or still active.
 pub(super) async fn alarms(
+    tenant: Tenant,
     State(app): State<AppState>,
     Path(id): Path<String>,
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (machine, window, limit) = machine_range(&app, &id, &query).await?;
-    let mut alarms = app
-        .store
-        .alarms(&app.org, &machine.id, window.from, window.to, limit)
+    let (machine, window, limit) = machine_range(&tenant, &id, &query).await?;
+    let mut alarms = tenant
+        .store()
+        .alarms(&machine.id, window.from, window.to, limit)
         .await?;
-    let current = app.ingest.current(&app.org, &machine.id).await?;
+    let current = app.ingest.current(tenant.org(), &machine.id).await?;
     let raised = |alarm: &&Alarm| (window.from..window.to).contains(&alarm.start);
     alarms.extend(current.alarms.iter().filter(raised).cloned());
     alarms.truncate(limit);
@@ -505,10 +509,11 @@ struct MachineSummaryJson {
 /// `GET /api/v1/summary`: totals of every machine of the organization over the range, and of
 /// all of them, optionally by day or hour of the organization's time zone.
 pub(super) async fn summary(
+    tenant: Tenant,
     State(app): State<AppState>,
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let window = window(&app, &query).await?;
+    let window = window(&tenant, &query).await?;
     let end = window.end();
     let boundaries = match query.bucket {
         None => Vec::new(),
@@ -516,8 +521,8 @@ pub(super) async fn summary(
     };
     let mut all = Totals::default();
     let mut machines = Vec::new();
-    for machine in app.store.machines(&app.org).await? {
-        let summary = machine_summary(&app, machine, &window, &boundaries).await?;
+    for machine in tenant.store().machines().await? {
+        let summary = machine_summary(&app, &tenant, machine, &window, &boundaries).await?;
         all.merge(&summary.1);
         machines.push(summary.0);
     }
@@ -530,15 +535,16 @@ pub(super) async fn summary(
 
 async fn machine_summary(
     app: &AppState,
+    tenant: &Tenant,
     machine: Machine,
     window: &Window,
     boundaries: &[Timestamp],
 ) -> Result<(MachineSummaryJson, Totals), ApiError> {
-    let current = app.ingest.current(&app.org, &machine.id).await?;
-    let totals = machine_totals(app, &machine.id, &current, window.from, window.end()).await?;
+    let current = app.ingest.current(tenant.org(), &machine.id).await?;
+    let totals = machine_totals(tenant, &machine.id, &current, window.from, window.end()).await?;
     let mut buckets = Vec::new();
     for pair in boundaries.windows(2) {
-        let bucket = machine_totals(app, &machine.id, &current, pair[0], pair[1]).await?;
+        let bucket = machine_totals(tenant, &machine.id, &current, pair[0], pair[1]).await?;
         buckets.push(BucketJson {
             start: time::format(pair[0]),
             end: time::format(pair[1]),

@@ -14,14 +14,15 @@ use std::time::Instant;
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chatter_model::{DataItem, DeviceToken, Feed, MachineId, Observation, OrgId, Value};
+use chatter_model::{DataItem, DeviceToken, Feed, MachineId, Observation, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
-use sha2::{Digest, Sha256};
 
-use super::AppState;
+use crate::accounts::{Audit, RequestContext};
+use crate::app::AppState;
+use crate::auth::{Actor, Tenant, secret};
 use crate::error::ApiError;
 use crate::time;
 
@@ -33,9 +34,6 @@ pub const MAX_BATCH_BYTES: usize = 16 * 1024 * 1024;
 const MAX_DATA_ITEM_LEN: usize = 256;
 /// Longest stream id accepted.
 const MAX_STREAM_LEN: usize = 64;
-/// What every device token starts with, so a leaked one is recognizable (by secret scanners
-/// too).
-const TOKEN_PREFIX: &str = "chd_";
 
 /// Per-token limits on how fast observations may arrive.
 #[derive(Debug)]
@@ -103,7 +101,9 @@ struct CreatedToken {
 
 /// `POST /api/v1/device-tokens`: creates a device token for the organization.
 pub(super) async fn create_token(
+    tenant: Tenant,
     State(app): State<AppState>,
+    context: RequestContext,
     body: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Json(input) = body.map_err(super::machines::invalid_body)?;
@@ -114,26 +114,49 @@ pub(super) async fn create_token(
             "name: give the token a name of 1–100 characters",
         ));
     }
-    let (token, hash) = new_token()?;
+    let new = secret::new_secret(secret::DEVICE_TOKEN_PREFIX).map_err(ApiError::internal)?;
     let record = DeviceToken {
-        id: token[TOKEN_PREFIX.len()..TOKEN_PREFIX.len() + 8].to_owned(),
-        org: app.org.clone(),
+        id: new.public_id,
+        org: tenant.org().clone(),
         name: name.to_owned(),
         created_at_ms: chatter_model::now_ms(),
         revoked_at_ms: None,
     };
-    app.store.put_device_token(&hash, &record).await?;
-    tracing::info!(org = %app.org, token = %record.id, name = %record.name, "device token created");
-    Ok((StatusCode::CREATED, Json(CreatedToken { token, record })))
+    tenant
+        .store()
+        .put_device_token(&new.hash, record.clone())
+        .await?;
+    audit_token(&app, &context, &tenant, "device_token.create", &record).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedToken {
+            token: new.secret,
+            record,
+        }),
+    ))
+}
+
+async fn audit_token(
+    app: &AppState,
+    context: &RequestContext,
+    tenant: &Tenant,
+    action: &str,
+    record: &DeviceToken,
+) -> Result<(), ApiError> {
+    let mut audit = Audit::new(action, context)
+        .org(tenant.org())
+        .detail("token", &record.id);
+    if let Some(user) = tenant.user() {
+        audit = audit.actor(user);
+    }
+    Ok(audit.record(app).await?)
 }
 
 /// `GET /api/v1/device-tokens`: the organization's device tokens (never the tokens themselves).
-pub(super) async fn list_tokens(
-    State(app): State<AppState>,
-) -> Result<impl IntoResponse, ApiError> {
-    let tokens: Vec<DeviceToken> = app
-        .store
-        .device_tokens(&app.org)
+pub(super) async fn list_tokens(tenant: Tenant) -> Result<impl IntoResponse, ApiError> {
+    let tokens: Vec<DeviceToken> = tenant
+        .store()
+        .device_tokens()
         .await?
         .into_iter()
         .map(|(_, token)| token)
@@ -143,10 +166,12 @@ pub(super) async fn list_tokens(
 
 /// `DELETE /api/v1/device-tokens/{id}`: revokes a token; it is refused from then on.
 pub(super) async fn revoke_token(
+    tenant: Tenant,
     State(app): State<AppState>,
+    context: RequestContext,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let tokens = app.store.device_tokens(&app.org).await?;
+    let tokens = tenant.store().device_tokens().await?;
     let Some((hash, mut record)) = tokens.into_iter().find(|(_, t)| t.id == id) else {
         return Err(ApiError::not_found(
             "token_not_found",
@@ -155,51 +180,25 @@ pub(super) async fn revoke_token(
     };
     if record.revoked_at_ms.is_none() {
         record.revoked_at_ms = Some(chatter_model::now_ms());
-        app.store.put_device_token(&hash, &record).await?;
-        tracing::info!(org = %app.org, token = %record.id, "device token revoked");
+        tenant
+            .store()
+            .put_device_token(&hash, record.clone())
+            .await?;
+        audit_token(&app, &context, &tenant, "device_token.revoke", &record).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A fresh token and its SHA-256.
-fn new_token() -> Result<(String, String), ApiError> {
-    let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(ApiError::internal)?;
-    let token = format!("{TOKEN_PREFIX}{}", hex::encode(secret));
-    let hash = hash_token(&token);
-    Ok((token, hash))
+/// The public id of the device token the edge called with.
+fn device_token_id(tenant: &Tenant) -> &str {
+    match tenant.actor() {
+        Actor::Device { token } => token,
+        Actor::User { .. } => "",
+    }
 }
 
-fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
-
-/// The organization whose valid device token the request carries.
-async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(OrgId, String), ApiError> {
-    let refused = || {
-        ApiError::unauthorized(
-            "invalid_token",
-            "send a valid, unrevoked device token as `Authorization: Bearer chd_…`",
-        )
-    };
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|token| token.starts_with(TOKEN_PREFIX))
-        .ok_or_else(refused)?;
-    let record = app
-        .store
-        .device_token(&hash_token(token))
-        .await?
-        .filter(|record| record.revoked_at_ms.is_none())
-        .ok_or_else(refused)?;
-    Ok((record.org, record.id))
-}
-
-/// The machine of `org` that an edge may feed.
-async fn edge_machine(app: &AppState, org: &OrgId, id: &str) -> Result<MachineId, ApiError> {
+/// The machine of the tenant's organization that an edge may feed.
+async fn edge_machine(tenant: &Tenant, id: &str) -> Result<MachineId, ApiError> {
     let unknown = || {
         ApiError::not_found(
             "machine_not_found",
@@ -207,9 +206,9 @@ async fn edge_machine(app: &AppState, org: &OrgId, id: &str) -> Result<MachineId
         )
     };
     let machine_id = MachineId::new(id).map_err(|_| unknown())?;
-    let machine = app
-        .store
-        .machine(org, &machine_id)
+    let machine = tenant
+        .store()
+        .machine(&machine_id)
         .await?
         .ok_or_else(unknown)?;
     if machine.feed != Feed::Edge {
@@ -225,13 +224,11 @@ async fn edge_machine(app: &AppState, org: &OrgId, id: &str) -> Result<MachineId
 
 /// `GET /api/v1/ingest/machines/{id}`: where an edge should resume.
 pub(super) async fn resume_point(
-    State(app): State<AppState>,
-    headers: HeaderMap,
+    tenant: Tenant,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let (org, _) = authenticate(&app, &headers).await?;
-    let machine = edge_machine(&app, &org, &id).await?;
-    let last = app.store.last_forwarded(&org, &machine).await?;
+    let machine = edge_machine(&tenant, &id).await?;
+    let last = tenant.store().last_forwarded(&machine).await?;
     let (stream, last_sequence) = match last {
         Some((stream, last)) => (Some(stream), last),
         None => (None, 0),
@@ -286,11 +283,12 @@ struct BatchResult {
 
 /// `POST /api/v1/ingest`: stores a batch an edge forwarded.
 pub(super) async fn post_batch(
+    tenant: Tenant,
     State(app): State<AppState>,
-    headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let (org, token) = authenticate(&app, &headers).await?;
+    let org = tenant.org();
+    let token = device_token_id(&tenant);
     let bytes = axum::body::to_bytes(body, MAX_BATCH_BYTES)
         .await
         .map_err(|_| too_large(format!("the batch is over {MAX_BATCH_BYTES} bytes")))?;
@@ -304,22 +302,22 @@ pub(super) async fn post_batch(
         )));
     }
     check_stream(&batch.stream)?;
-    let machine = edge_machine(&app, &org, &batch.machine).await?;
+    let machine = edge_machine(&tenant, &batch.machine).await?;
     if let Err(wait) = app
         .rate_limiter
-        .take(&token, batch.observations.len().max(1))
+        .take(token, batch.observations.len().max(1))
     {
         return Ok(rate_limited(wait));
     }
     let span = tracing::info_span!("ingest", %org, %machine, token = %token);
     let _entered = span.enter();
     if let Some(items) = batch.data_items {
-        app.ingest.declare(&org, &machine, items).await?;
+        app.ingest.declare(org, &machine, items).await?;
     }
     let (sequences, observations, rejected) = check_items(&batch.observations);
     let forwarded = app
         .ingest
-        .append_forwarded(&org, &machine, &batch.stream, &sequences, observations)
+        .append_forwarded(org, &machine, &batch.stream, &sequences, observations)
         .await?;
     if !rejected.is_empty() {
         tracing::warn!(rejected = rejected.len(), first = %rejected[0].error, "observations rejected");

@@ -8,13 +8,15 @@ use futures::Stream;
 use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
-use super::AppState;
+use crate::app::AppState;
+use crate::auth::Tenant;
 
 /// Server-sent events: one `machine` event per change of a machine of this organization.
 pub(super) async fn stream(
+    tenant: Tenant,
     State(app): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let org = app.org.clone();
+    let org = tenant.org().clone();
     let stream = BroadcastStream::new(app.live.subscribe()).filter_map(move |event| match event {
         Ok(event) if event.org == org => Event::default()
             .event("machine")

@@ -16,7 +16,8 @@ use chatter_model::{
 use chatter_runtime::{DriverHealth, DriverStatus};
 use serde::{Deserialize, Serialize};
 
-use super::AppState;
+use crate::app::AppState;
+use crate::auth::Tenant;
 use crate::error::ApiError;
 use crate::fleet::FleetError;
 
@@ -40,12 +41,15 @@ struct MachineSummary {
     driver_status: Option<DriverStatus>,
 }
 
-pub(super) async fn list(State(app): State<AppState>) -> Result<impl IntoResponse, ApiError> {
-    let machines = app.store.machines(&app.org).await?;
+pub(super) async fn list(
+    tenant: Tenant,
+    State(app): State<AppState>,
+) -> Result<impl IntoResponse, ApiError> {
+    let machines = tenant.store().machines().await?;
     let summaries: Vec<MachineSummary> = machines
         .into_iter()
         .map(|machine| {
-            let live = app.live.get(&app.org, &machine.id).unwrap_or_default();
+            let live = app.live.get(tenant.org(), &machine.id).unwrap_or_default();
             MachineSummary {
                 status: live.status.unwrap_or(MachineStatus::Offline),
                 last_update_ms: live.last_update_ms,
@@ -84,8 +88,8 @@ struct MachineDetail {
 }
 
 impl MachineDetail {
-    fn of(app: &AppState, machine: Machine) -> Self {
-        let live = app.live.get(&app.org, &machine.id).unwrap_or_default();
+    fn of(app: &AppState, tenant: &Tenant, machine: Machine) -> Self {
+        let live = app.live.get(tenant.org(), &machine.id).unwrap_or_default();
         let mut current: Vec<StoredObservation> = live.latest.into_values().collect();
         current.sort_by(|a, b| a.observation.data_item.cmp(&b.observation.data_item));
         MachineDetail {
@@ -109,11 +113,12 @@ impl MachineDetail {
 }
 
 pub(super) async fn get(
+    tenant: Tenant,
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let machine = existing(&app, &id).await?;
-    Ok(Json(MachineDetail::of(&app, machine)))
+    let machine = existing(&tenant, &id).await?;
+    Ok(Json(MachineDetail::of(&app, &tenant, machine)))
 }
 
 /// A machine as a client describes it to add or replace it.
@@ -142,6 +147,7 @@ struct EndpointInput {
 }
 
 pub(super) async fn create(
+    tenant: Tenant,
     State(app): State<AppState>,
     body: Result<Json<MachineInput>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -152,8 +158,8 @@ pub(super) async fn create(
             "id: a machine needs an id",
         ));
     };
-    let machine = machine_from(&app, &id, input)?;
-    if app.store.machine(&app.org, &machine.id).await?.is_some() {
+    let machine = machine_from(&tenant, &id, input)?;
+    if tenant.store().machine(&machine.id).await?.is_some() {
         return Err(ApiError::conflict(
             "machine_exists",
             format!(
@@ -162,16 +168,17 @@ pub(super) async fn create(
             ),
         ));
     }
-    let machine = save_and_run(&app, machine).await?;
+    let machine = save_and_run(&app, &tenant, machine).await?;
     let location = format!("/api/v1/machines/{}", machine.id);
     Ok((
         StatusCode::CREATED,
         [(axum::http::header::LOCATION, location)],
-        Json(MachineDetail::of(&app, machine)),
+        Json(MachineDetail::of(&app, &tenant, machine)),
     ))
 }
 
 pub(super) async fn replace(
+    tenant: Tenant,
     State(app): State<AppState>,
     Path(id): Path<String>,
     body: Result<Json<MachineInput>, JsonRejection>,
@@ -185,43 +192,46 @@ pub(super) async fn replace(
             format!("id: `{given}` differs from the machine in the path, `{id}`"),
         ));
     }
-    let machine = machine_from(&app, &id, input)?;
-    let machine = save_and_run(&app, machine).await?;
-    Ok(Json(MachineDetail::of(&app, machine)))
+    let machine = machine_from(&tenant, &id, input)?;
+    let machine = save_and_run(&app, &tenant, machine).await?;
+    Ok(Json(MachineDetail::of(&app, &tenant, machine)))
 }
 
 pub(super) async fn remove(
+    tenant: Tenant,
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let machine = existing(&app, &id).await?;
-    app.fleet.stop_machine(&app.org, &machine.id).await;
-    app.store.remove_machine(&app.org, &machine.id).await?;
-    app.ingest.forget(&app.org, &machine.id);
+    let machine = existing(&tenant, &id).await?;
+    app.fleet.stop_machine(tenant.org(), &machine.id).await;
+    tenant.store().remove_machine(&machine.id).await?;
+    app.ingest.forget(tenant.org(), &machine.id);
     tracing::info!(machine = %machine.id, "machine removed");
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn start(
+    tenant: Tenant,
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let mut machine = existing(&app, &id).await?;
+    let mut machine = existing(&tenant, &id).await?;
     machine.enabled = true;
-    let machine = save_and_run(&app, machine).await?;
-    Ok(Json(MachineDetail::of(&app, machine)))
+    let machine = save_and_run(&app, &tenant, machine).await?;
+    Ok(Json(MachineDetail::of(&app, &tenant, machine)))
 }
 
 pub(super) async fn stop(
+    tenant: Tenant,
     State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let mut machine = existing(&app, &id).await?;
+    let mut machine = existing(&tenant, &id).await?;
     machine.enabled = false;
-    app.store.put_machine(&machine).await?;
-    app.fleet.stop_machine(&app.org, &machine.id).await;
+    let machine = tenant.store().put_machine(machine).await?;
+    app.fleet.stop_machine(tenant.org(), &machine.id).await;
     tracing::info!(machine = %machine.id, "machine stopped");
-    Ok(Json(MachineDetail::of(&app, machine)))
+    Ok(Json(MachineDetail::of(&app, &tenant, machine)))
 }
 
 /// `?after=<sequence>&limit=<n>&data_item=<id>[,<id>…]`
@@ -238,16 +248,16 @@ pub(super) struct Page {
 const FILTER_SCAN: usize = 100_000;
 
 pub(super) async fn observations(
-    State(app): State<AppState>,
+    tenant: Tenant,
     Path(id): Path<String>,
     Query(page): Query<Page>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let machine = existing(&app, &id).await?;
+    let machine = existing(&tenant, &id).await?;
     let limit = page.limit.unwrap_or(1_000).clamp(1, MAX_PAGE);
     let Some(wanted) = page.data_item.as_deref() else {
-        let observations = app
-            .store
-            .observations(&app.org, &machine.id, page.after, limit)
+        let observations = tenant
+            .store()
+            .observations(&machine.id, page.after, limit)
             .await?;
         let next_after = observations.last().map_or(page.after, |o| o.sequence);
         return Ok(Json(serde_json::json!({
@@ -258,9 +268,9 @@ pub(super) async fn observations(
     let wanted: BTreeSet<&str> = wanted.split(',').map(str::trim).collect();
     let (mut found, mut after, mut scanned) = (Vec::new(), page.after, 0);
     while found.len() < limit && scanned < FILTER_SCAN {
-        let chunk = app
-            .store
-            .observations(&app.org, &machine.id, after, MAX_PAGE)
+        let chunk = tenant
+            .store()
+            .observations(&machine.id, after, MAX_PAGE)
             .await?;
         let Some(last) = chunk.last() else { break };
         after = last.sequence;
@@ -282,7 +292,7 @@ pub(super) async fn observations(
 }
 
 /// The machine `id` of the organization, or 404.
-pub(super) async fn existing(app: &AppState, id: &str) -> Result<Machine, ApiError> {
+pub(super) async fn existing(tenant: &Tenant, id: &str) -> Result<Machine, ApiError> {
     let unknown = || {
         ApiError::not_found(
             "machine_not_found",
@@ -290,14 +300,15 @@ pub(super) async fn existing(app: &AppState, id: &str) -> Result<Machine, ApiErr
         )
     };
     let machine_id = MachineId::new(id).map_err(|_| unknown())?;
-    app.store
-        .machine(&app.org, &machine_id)
+    tenant
+        .store()
+        .machine(&machine_id)
         .await?
         .ok_or_else(unknown)
 }
 
 /// Validates everything about `input` that does not need the driver plugin.
-fn machine_from(app: &AppState, id: &str, input: MachineInput) -> Result<Machine, ApiError> {
+fn machine_from(tenant: &Tenant, id: &str, input: MachineInput) -> Result<Machine, ApiError> {
     let invalid = |message: String| ApiError::unprocessable("invalid_machine", message);
     let id = MachineId::new(id).map_err(|e| invalid(format!("id: {e}")))?;
     let driver =
@@ -311,7 +322,7 @@ fn machine_from(app: &AppState, id: &str, input: MachineInput) -> Result<Machine
         )));
     }
     Ok(Machine {
-        org: app.org.clone(),
+        org: tenant.org().clone(),
         name: input
             .name
             .filter(|name| !name.trim().is_empty())
@@ -388,12 +399,16 @@ fn endpoints_from(endpoints: Vec<EndpointInput>) -> Result<Vec<Endpoint>, String
 /// Checks the machine against its driver's manifest, saves it, and starts or stops its driver
 /// to match `enabled` (a machine an edge feeds has no driver here). Nothing is saved when the
 /// check fails.
-async fn save_and_run(app: &AppState, machine: Machine) -> Result<Machine, ApiError> {
+async fn save_and_run(
+    app: &AppState,
+    tenant: &Tenant,
+    machine: Machine,
+) -> Result<Machine, ApiError> {
     let runs_here = machine.feed == Feed::Driver;
     if runs_here {
         app.fleet.validate(&machine).await.map_err(setup_error)?;
     }
-    app.store.put_machine(&machine).await?;
+    let machine = tenant.store().put_machine(machine).await?;
     app.ingest.remap(&machine).await?;
     if machine.enabled && runs_here {
         app.fleet
@@ -402,7 +417,7 @@ async fn save_and_run(app: &AppState, machine: Machine) -> Result<Machine, ApiEr
             .map_err(setup_error)?;
         tracing::info!(machine = %machine.id, driver = %machine.driver, "machine started");
     } else {
-        app.fleet.stop_machine(&app.org, &machine.id).await;
+        app.fleet.stop_machine(tenant.org(), &machine.id).await;
     }
     Ok(machine)
 }

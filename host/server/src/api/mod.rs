@@ -1,10 +1,8 @@
-//! The HTTP API under `/api/v1`, `/healthz`, and the live status page at `/`. Handlers are
-//! thin: they read the organization's view of the store and the live state and map it to JSON.
-//!
-//! Until accounts exist, a server serves one organization (`[server] organization`); every
-//! route reads only that organization's data, so adding sign-in later only changes how the
-//! organization is chosen.
+//! The JSON API under `/api/v1` and `/healthz`. Handlers are thin: they read the caller's
+//! organization through its [`Tenant`](crate::auth::Tenant) and the live state, and map them
+//! to JSON. Who may call each route is declared here, in [`routes`].
 
+mod account;
 mod data;
 mod edge;
 mod events;
@@ -13,89 +11,182 @@ mod plugins;
 
 pub use edge::RateLimiter;
 
-use std::sync::Arc;
-
-use axum::response::Html;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
-use chatter_model::OrgId;
-use chatter_store::Store;
+use axum::Json;
+use axum::http::Method;
 use tower_http::decompression::RequestDecompressionLayer;
-use tower_http::trace::TraceLayer;
 
+use crate::auth::Access::{Device, Org, Public, SignedIn};
+use crate::auth::Permission::{
+    ManageDeviceTokens, ManageMembers, OperateMachines, ReadAudit, ReadMachines,
+};
 use crate::error::ApiError;
-use crate::fleet::Fleet;
-use crate::ingest::Ingest;
-use crate::live::LiveState;
+use crate::routes::{Route, route};
 
-/// What the handlers share.
-#[derive(Clone)]
-pub struct AppState {
-    /// The organization served.
-    pub org: OrgId,
-    /// The store.
-    pub store: Arc<dyn Store>,
-    /// Live machine state.
-    pub live: LiveState,
-    /// The running drivers.
-    pub fleet: Arc<Fleet>,
-    /// Where observations go.
-    pub ingest: Arc<Ingest>,
-    /// How fast each device token may send.
-    pub rate_limiter: Arc<RateLimiter>,
-}
-
-/// The router of the whole HTTP surface.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/", get(index))
-        .route("/healthz", get(healthz))
-        .route(
+/// The API's routes, each with who may call it.
+pub(crate) fn routes() -> Vec<Route> {
+    use Method as M;
+    vec![
+        route(M::GET, "/healthz", Public, healthz),
+        route(M::GET, "/api/v1/me", SignedIn, account::me),
+        route(M::GET, "/api/v1/tokens", SignedIn, account::list_tokens),
+        route(
+            M::POST,
+            "/api/v1/tokens",
+            Org(ReadMachines),
+            account::create_token,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/tokens/{id}",
+            SignedIn,
+            account::revoke_token,
+        ),
+        route(
+            M::GET,
+            "/api/v1/members",
+            Org(ReadMachines),
+            account::members,
+        ),
+        route(
+            M::PUT,
+            "/api/v1/members/{user}",
+            Org(ManageMembers),
+            account::change_role,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/members/{user}",
+            Org(ManageMembers),
+            account::remove_member,
+        ),
+        route(
+            M::GET,
+            "/api/v1/invitations",
+            Org(ManageMembers),
+            account::invitations,
+        ),
+        route(
+            M::POST,
+            "/api/v1/invitations",
+            Org(ManageMembers),
+            account::invite,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/invitations/{id}",
+            Org(ManageMembers),
+            account::revoke_invitation,
+        ),
+        route(M::GET, "/api/v1/audit", Org(ReadAudit), account::audit),
+        route(
+            M::GET,
             "/api/v1/machines",
-            get(machines::list).post(machines::create),
-        )
-        .route(
+            Org(ReadMachines),
+            machines::list,
+        ),
+        route(
+            M::POST,
+            "/api/v1/machines",
+            Org(OperateMachines),
+            machines::create,
+        ),
+        route(
+            M::GET,
             "/api/v1/machines/{id}",
-            get(machines::get)
-                .put(machines::replace)
-                .delete(machines::remove),
-        )
-        .route("/api/v1/machines/{id}/start", post(machines::start))
-        .route("/api/v1/machines/{id}/stop", post(machines::stop))
-        .route(
+            Org(ReadMachines),
+            machines::get,
+        ),
+        route(
+            M::PUT,
+            "/api/v1/machines/{id}",
+            Org(OperateMachines),
+            machines::replace,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/machines/{id}",
+            Org(OperateMachines),
+            machines::remove,
+        ),
+        route(
+            M::POST,
+            "/api/v1/machines/{id}/start",
+            Org(OperateMachines),
+            machines::start,
+        ),
+        route(
+            M::POST,
+            "/api/v1/machines/{id}/stop",
+            Org(OperateMachines),
+            machines::stop,
+        ),
+        route(
+            M::GET,
             "/api/v1/machines/{id}/observations",
-            get(machines::observations),
-        )
-        .route("/api/v1/machines/{id}/timeline", get(data::timeline))
-        .route("/api/v1/machines/{id}/cycles", get(data::cycles))
-        .route("/api/v1/machines/{id}/parts", get(data::parts))
-        .route("/api/v1/machines/{id}/alarms", get(data::alarms))
-        .route("/api/v1/summary", get(data::summary))
-        .route(
+            Org(ReadMachines),
+            machines::observations,
+        ),
+        route(
+            M::GET,
+            "/api/v1/machines/{id}/timeline",
+            Org(ReadMachines),
+            data::timeline,
+        ),
+        route(
+            M::GET,
+            "/api/v1/machines/{id}/cycles",
+            Org(ReadMachines),
+            data::cycles,
+        ),
+        route(
+            M::GET,
+            "/api/v1/machines/{id}/parts",
+            Org(ReadMachines),
+            data::parts,
+        ),
+        route(
+            M::GET,
+            "/api/v1/machines/{id}/alarms",
+            Org(ReadMachines),
+            data::alarms,
+        ),
+        route(M::GET, "/api/v1/summary", Org(ReadMachines), data::summary),
+        route(
+            M::GET,
             "/api/v1/device-tokens",
-            get(edge::list_tokens).post(edge::create_token),
-        )
-        .route("/api/v1/device-tokens/{id}", delete(edge::revoke_token))
-        .route(
-            "/api/v1/ingest",
-            post(edge::post_batch).layer(RequestDecompressionLayer::new()),
-        )
-        .route("/api/v1/ingest/machines/{id}", get(edge::resume_point))
-        .route("/api/v1/plugins", get(plugins::list))
-        .route("/api/v1/events", get(events::stream))
-        .fallback(not_found)
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
-}
-
-async fn index() -> Html<&'static str> {
-    Html(include_str!("../../assets/index.html"))
+            Org(ManageDeviceTokens),
+            edge::list_tokens,
+        ),
+        route(
+            M::POST,
+            "/api/v1/device-tokens",
+            Org(ManageDeviceTokens),
+            edge::create_token,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/device-tokens/{id}",
+            Org(ManageDeviceTokens),
+            edge::revoke_token,
+        ),
+        route(M::POST, "/api/v1/ingest", Device, edge::post_batch)
+            .layer(RequestDecompressionLayer::new()),
+        route(
+            M::GET,
+            "/api/v1/ingest/machines/{id}",
+            Device,
+            edge::resume_point,
+        ),
+        route(M::GET, "/api/v1/plugins", Org(ReadMachines), plugins::list),
+        route(M::GET, "/api/v1/events", Org(ReadMachines), events::stream),
+    ]
 }
 
 async fn healthz() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn not_found() -> ApiError {
+/// What any unknown path gets.
+pub(crate) async fn not_found() -> ApiError {
     ApiError::not_found("route_not_found", "no such route")
 }

@@ -8,7 +8,8 @@ use chatter_model::PluginId;
 use chatter_runtime::{DriverHealth, DriverStatus};
 use serde::Serialize;
 
-use super::AppState;
+use crate::app::AppState;
+use crate::auth::Tenant;
 use crate::error::ApiError;
 
 /// An installed plugin and the health of its instances serving this organization.
@@ -53,14 +54,17 @@ impl InstanceCounts {
     }
 }
 
-pub(super) async fn list(State(app): State<AppState>) -> Result<impl IntoResponse, ApiError> {
+pub(super) async fn list(
+    tenant: Tenant,
+    State(app): State<AppState>,
+) -> Result<impl IntoResponse, ApiError> {
     let plugins: Vec<PluginSummary> = app
-        .store
+        .data
         .plugins()
         .await?
         .into_iter()
         .map(|p| PluginSummary {
-            instances: InstanceCounts::of(&app.fleet.health_of(&app.org, &p.id)),
+            instances: InstanceCounts::of(&app.fleet.health_of(tenant.org(), &p.id)),
             id: p.id,
             version: p.version,
             kind: p.kind,

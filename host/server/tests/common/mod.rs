@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatter_model::{Machine, MachineId, OrgId, Organization, PluginId};
+use chatter_model::{Machine, MachineId, OrgId, Organization, PluginId, Role};
 use chatter_runtime::{Manifest, PluginPackage, Runtime, RuntimeConfig};
 use chatter_server::ServerConfig;
 use chatter_server::config::MachineSection;
@@ -31,10 +31,30 @@ pub fn fixtures(sub: &str) -> Option<PathBuf> {
     }
 }
 
+/// The owner of every test shop's organization `acme`.
+pub const OWNER_EMAIL: &str = "owner@acme.example";
+/// Their password.
+pub const OWNER_PASSWORD: &str = "owner password 1";
+
+/// The API token each running shop's owner calls with, by the shop's base URL: [`get`] and
+/// [`send`] attach it to requests to that shop, so tests read like plain API calls.
+static OWNER_TOKENS: std::sync::Mutex<Vec<(String, String)>> = std::sync::Mutex::new(Vec::new());
+
+fn owner_token_for(url: &str) -> Option<String> {
+    OWNER_TOKENS
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|(base, _)| url.starts_with(&format!("{base}/")))
+        .map(|(_, token)| token.clone())
+}
+
 /// A running server and its store.
 pub struct Shop {
     /// `http://127.0.0.1:<port>`
     pub base: String,
+    /// An owner's API token for organization `acme`.
+    pub token: String,
     /// The store it serves.
     pub store: Arc<SledStore>,
     _data: tempfile::TempDir,
@@ -53,6 +73,8 @@ pub struct ShopSetup {
     pub ingest_rate: Option<(u64, u64)>,
     /// The organization's time zone, if not UTC.
     pub time_zone: Option<&'static str>,
+    /// The SMTP server account e-mail goes to, if any (`smtp://127.0.0.1:<port>`).
+    pub smtp_url: Option<String>,
 }
 
 /// Serves `machines` simulated machines.
@@ -94,6 +116,7 @@ pub async fn serve(setup: ShopSetup) -> Shop {
         config.ingest.rate_per_token = rate;
         config.ingest.burst_per_token = burst;
     }
+    config.email.smtp_url = setup.smtp_url.clone();
     // Recorded machine data is years old: keep it.
     config.retention.raw_days = 0;
     config.retention.derived_days = 0;
@@ -109,6 +132,32 @@ pub async fn serve(setup: ShopSetup) -> Shop {
     for guest in std::iter::once("simulator").chain(setup.plugins.iter().copied()) {
         install(store.as_ref(), &runtime, guest).await;
     }
+
+    let acme = OrgId::new("acme").unwrap();
+    store
+        .put_organization(&Organization::new(acme.clone(), "My shop"))
+        .await
+        .unwrap();
+    let operator = chatter_server::accounts::operator::add_user;
+    operator(
+        store.as_ref(),
+        OWNER_EMAIL,
+        "Owner",
+        OWNER_PASSWORD,
+        &acme,
+        Role::Owner,
+    )
+    .await
+    .unwrap();
+    let token = chatter_server::accounts::operator::create_token(
+        store.as_ref(),
+        OWNER_EMAIL,
+        &acme,
+        Role::Owner,
+        "tests",
+    )
+    .await
+    .unwrap();
 
     let other = OrgId::new("other").unwrap();
     store
@@ -131,6 +180,11 @@ pub async fn serve(setup: ShopSetup) -> Shop {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    config.server.public_url = Some(base.clone());
+    OWNER_TOKENS
+        .lock()
+        .unwrap()
+        .push((base.clone(), token.clone()));
     let served_store: Arc<dyn Store> = store.clone();
     tokio::spawn(async move {
         chatter_server::serve(
@@ -145,6 +199,7 @@ pub async fn serve(setup: ShopSetup) -> Shop {
     });
     Shop {
         base,
+        token,
         store,
         _data: data,
     }
@@ -165,17 +220,25 @@ async fn install(store: &SledStore, runtime: &Runtime, name: &str) {
         .unwrap();
 }
 
+/// A request to `url`, with its shop owner's token if `url` is a test shop's.
+pub fn request(method: reqwest::Method, url: &str) -> reqwest::RequestBuilder {
+    let request = reqwest::Client::new().request(method, url);
+    match owner_token_for(url) {
+        Some(token) => request.bearer_auth(token),
+        None => request,
+    }
+}
+
 /// GET `url`: status and JSON body.
 pub async fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.unwrap();
+    let response = request(reqwest::Method::GET, url).send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
 
 /// Sends `method` to `url` with a JSON body: status and JSON body (`null` when empty).
 pub async fn send(method: reqwest::Method, url: &str, body: Option<&Value>) -> (u16, Value) {
-    let client = reqwest::Client::new();
-    let mut request = client.request(method, url);
+    let mut request = request(method, url);
     if let Some(body) = body {
         request = request.json(body);
     }

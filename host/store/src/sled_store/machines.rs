@@ -12,7 +12,13 @@ use crate::keys;
 impl SledStore {
     pub(super) fn write_organization(&self, org: &Organization) -> Result<(), StoreError> {
         let value = codec::to_json("an organization", org)?;
-        self.trees.organizations.insert(&keys::org(&org.id), value)
+        let key = keys::org(&org.id);
+        if !self.trees.organizations.contains(&key)? {
+            // A crash in the middle of `delete_organization` can leave machines, tokens or
+            // memberships behind; a new organization with the id must not inherit them.
+            self.purge_organization(&org.id)?;
+        }
+        self.trees.organizations.insert(&key, value)
     }
 
     pub(super) fn write_machine(&self, machine: &Machine) -> Result<(), StoreError> {
@@ -32,7 +38,9 @@ impl SledStore {
             self.purge_series(&machine.org, &machine.id)?;
             self.purge_derived(&machine.org, &machine.id)?;
         }
-        self.trees.machines.insert(&key, value)
+        // Checked again with the insert, so a machine cannot slip in after its organization's
+        // removal has listed the machines to remove.
+        self.insert_for_org(&self.trees.machines, &machine.org, &key, &value)
     }
 
     /// Writes a record keyed like the machine (data items, plugin state) if the machine exists.

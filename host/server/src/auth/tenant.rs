@@ -1,0 +1,367 @@
+//! One organization's data, reachable only through a [`Tenant`], which only the credential
+//! checks in [`super`] hand out. Handlers never see the store itself nor choose an
+//! organization: they get a `Tenant` for the caller's organization and every read and write
+//! through it is bound to that organization, so a forgotten check cannot leak another's data.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chatter_model::{
+    Alarm, Cycle, DataItem, DeviceToken, Interval, Machine, MachineId, Membership, OrgId,
+    Organization, PartCount, Role, StoredObservation, Timestamp, Totals, UserId,
+};
+use chatter_store::{Accounts, Store, StoreError};
+
+use super::Permission;
+
+/// The store, as handlers may use it: account records directly, organization data only through
+/// a [`Tenant`].
+#[derive(Clone)]
+pub struct StoreAccess {
+    store: Arc<dyn Store>,
+}
+
+impl StoreAccess {
+    /// Wraps the store.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// Users, memberships, sessions, tokens, invitations and the audit log.
+    pub fn accounts(&self) -> &dyn Accounts {
+        self.store.as_ref()
+    }
+
+    /// The organizations `user` belongs to, with their membership, sorted by organization id.
+    pub async fn organizations_of(
+        &self,
+        user: &UserId,
+    ) -> Result<Vec<(Membership, Organization)>, StoreError> {
+        let mut found = Vec::new();
+        for membership in self.store.memberships_of(user).await? {
+            if let Some(org) = self.store.organization(&membership.org).await? {
+                found.push((membership, org));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Creates an organization with `owner` as its owner.
+    pub async fn create_organization(
+        &self,
+        org: &Organization,
+        owner: &UserId,
+    ) -> Result<(), StoreError> {
+        self.store.put_organization(org).await?;
+        self.store
+            .put_membership(&Membership {
+                org: org.id.clone(),
+                user: owner.clone(),
+                role: Role::Owner,
+                joined_at_ms: chatter_model::now_ms(),
+            })
+            .await
+    }
+
+    /// The plugins installed for the whole installation.
+    pub async fn plugins(&self) -> Result<Vec<chatter_store::PluginInstall>, StoreError> {
+        self.store.plugins().await
+    }
+
+    /// Whether an organization with this id exists (to pick a free id for a new one).
+    pub async fn organization_exists(&self, org: &OrgId) -> Result<bool, StoreError> {
+        Ok(self.store.organization(org).await?.is_some())
+    }
+
+    pub(super) async fn device_token(&self, hash: &str) -> Result<Option<DeviceToken>, StoreError> {
+        self.store.device_token(hash).await
+    }
+
+    pub(super) fn tenant(&self, org: OrgId, role: Role, actor: Actor) -> Tenant {
+        Tenant {
+            org,
+            role,
+            actor,
+            store: self.store.clone(),
+        }
+    }
+}
+
+/// Who is acting through a [`Tenant`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in user, in the browser or with a personal API token (its public id).
+    User {
+        /// Who.
+        user: UserId,
+        /// The public id of the API token used, if one was.
+        token: Option<String>,
+    },
+    /// An edge connector, with a device token (its public id).
+    Device {
+        /// The token's public id.
+        token: String,
+    },
+}
+
+/// The caller's access to one organization: its id, the caller's role there, and its data.
+#[derive(Clone)]
+pub struct Tenant {
+    org: OrgId,
+    role: Role,
+    actor: Actor,
+    store: Arc<dyn Store>,
+}
+
+impl Tenant {
+    /// The organization.
+    pub fn org(&self) -> &OrgId {
+        &self.org
+    }
+
+    /// The caller's role in it (for a personal API token, the lesser of the token's and its
+    /// user's).
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Who is acting.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// The acting user, unless an edge connector is acting.
+    pub fn user(&self) -> Option<&UserId> {
+        match &self.actor {
+            Actor::User { user, .. } => Some(user),
+            Actor::Device { .. } => None,
+        }
+    }
+
+    /// Whether the caller has `permission` here.
+    pub fn can(&self, permission: Permission) -> bool {
+        permission.granted_to(self.role)
+    }
+
+    /// The organization's data.
+    pub fn store(&self) -> OrgStore<'_> {
+        OrgStore {
+            store: self.store.as_ref(),
+            org: &self.org,
+        }
+    }
+}
+
+/// The store, bound to one organization: every method reads or writes only its data.
+#[derive(Clone, Copy)]
+pub struct OrgStore<'a> {
+    store: &'a dyn Store,
+    org: &'a OrgId,
+}
+
+impl OrgStore<'_> {
+    /// The organization's record.
+    pub async fn organization(&self) -> Result<Option<Organization>, StoreError> {
+        self.store.organization(self.org).await
+    }
+
+    /// Replaces the organization's record; its id stays.
+    pub async fn put_organization(&self, mut org: Organization) -> Result<(), StoreError> {
+        org.id = self.org.clone();
+        self.store.put_organization(&org).await
+    }
+
+    /// Deletes the organization with all its data (see [`Store::remove_organization`]).
+    pub async fn remove_organization(&self) -> Result<bool, StoreError> {
+        self.store.remove_organization(self.org).await
+    }
+
+    /// The organization's members.
+    pub async fn members(&self) -> Result<Vec<Membership>, StoreError> {
+        self.store.members(self.org).await
+    }
+
+    /// A member's membership.
+    pub async fn membership(&self, user: &UserId) -> Result<Option<Membership>, StoreError> {
+        self.store.membership(self.org, user).await
+    }
+
+    /// Makes `user` a member with `role` (or changes their role).
+    pub async fn put_member(&self, user: &UserId, role: Role) -> Result<(), StoreError> {
+        let joined_at_ms = match self.membership(user).await? {
+            Some(existing) => existing.joined_at_ms,
+            None => chatter_model::now_ms(),
+        };
+        self.store
+            .put_membership(&Membership {
+                org: self.org.clone(),
+                user: user.clone(),
+                role,
+                joined_at_ms,
+            })
+            .await
+    }
+
+    /// Removes a member and their API tokens for the organization.
+    pub async fn remove_member(&self, user: &UserId) -> Result<bool, StoreError> {
+        self.store.remove_membership(self.org, user).await
+    }
+
+    /// The organization's invitations with their hashes, newest first.
+    pub async fn invitations(
+        &self,
+    ) -> Result<Vec<(String, chatter_model::Invitation)>, StoreError> {
+        self.store.invitations(self.org).await
+    }
+
+    /// Stores an invitation to the organization.
+    pub async fn put_invitation(
+        &self,
+        hash: &str,
+        mut invitation: chatter_model::Invitation,
+    ) -> Result<(), StoreError> {
+        invitation.org = self.org.clone();
+        self.store.put_invitation(hash, &invitation).await
+    }
+
+    /// The organization's audit records below `before`, newest first.
+    pub async fn audit_records_back(
+        &self,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<chatter_model::audit::AuditRecord>, StoreError> {
+        let filter = chatter_store::AuditFilter::Org(self.org.clone());
+        self.store.audit_records_back(&filter, before, limit).await
+    }
+
+    /// A machine of the organization.
+    pub async fn machine(&self, machine: &MachineId) -> Result<Option<Machine>, StoreError> {
+        self.store.machine(self.org, machine).await
+    }
+
+    /// The organization's machines.
+    pub async fn machines(&self) -> Result<Vec<Machine>, StoreError> {
+        self.store.machines(self.org).await
+    }
+
+    /// Creates or replaces a machine of the organization (whatever `machine.org` said).
+    pub async fn put_machine(&self, mut machine: Machine) -> Result<Machine, StoreError> {
+        machine.org = self.org.clone();
+        self.store.put_machine(&machine).await?;
+        Ok(machine)
+    }
+
+    /// Removes a machine with its data.
+    pub async fn remove_machine(&self, machine: &MachineId) -> Result<bool, StoreError> {
+        self.store.remove_machine(self.org, machine).await
+    }
+
+    /// The data items a machine declared.
+    pub async fn data_items(&self, machine: &MachineId) -> Result<Vec<DataItem>, StoreError> {
+        self.store.data_items(self.org, machine).await
+    }
+
+    /// A page of a machine's observations after a sequence number.
+    pub async fn observations(
+        &self,
+        machine: &MachineId,
+        after_sequence: u64,
+        limit: usize,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        self.store
+            .observations(self.org, machine, after_sequence, limit)
+            .await
+    }
+
+    /// The latest value of each of a machine's data items.
+    pub async fn latest_observations(
+        &self,
+        machine: &MachineId,
+    ) -> Result<Vec<StoredObservation>, StoreError> {
+        self.store.latest_observations(self.org, machine).await
+    }
+
+    /// The stream a machine was last forwarded from, and how far.
+    pub async fn last_forwarded(
+        &self,
+        machine: &MachineId,
+    ) -> Result<Option<(String, u64)>, StoreError> {
+        self.store.last_forwarded(self.org, machine).await
+    }
+
+    /// A machine's closed state intervals overlapping `[from, to)`.
+    pub async fn intervals(
+        &self,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Interval>, StoreError> {
+        self.store.intervals(self.org, machine, from, to).await
+    }
+
+    /// A machine's totals over `[from, to)`.
+    pub async fn totals(
+        &self,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Totals, StoreError> {
+        self.store.totals(self.org, machine, from, to).await
+    }
+
+    /// A machine's part counts in `[from, to)`.
+    pub async fn parts(
+        &self,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<PartCount>, StoreError> {
+        self.store.parts(self.org, machine, from, to, limit).await
+    }
+
+    /// A machine's cycles that ended in `[from, to)`.
+    pub async fn cycles(
+        &self,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Cycle>, StoreError> {
+        self.store.cycles(self.org, machine, from, to, limit).await
+    }
+
+    /// A machine's cleared alarms raised in `[from, to)`.
+    pub async fn alarms(
+        &self,
+        machine: &MachineId,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<Alarm>, StoreError> {
+        self.store.alarms(self.org, machine, from, to, limit).await
+    }
+
+    /// A machine driver's private state.
+    pub async fn plugin_state(
+        &self,
+        machine: &MachineId,
+    ) -> Result<BTreeMap<String, Vec<u8>>, StoreError> {
+        self.store.plugin_state(self.org, machine).await
+    }
+
+    /// The organization's device tokens with their hashes.
+    pub async fn device_tokens(&self) -> Result<Vec<(String, DeviceToken)>, StoreError> {
+        self.store.device_tokens(self.org).await
+    }
+
+    /// Stores one of the organization's device tokens (whatever `token.org` said).
+    pub async fn put_device_token(
+        &self,
+        hash: &str,
+        mut token: DeviceToken,
+    ) -> Result<(), StoreError> {
+        token.org = self.org.clone();
+        self.store.put_device_token(hash, &token).await
+    }
+}

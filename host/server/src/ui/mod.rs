@@ -1,0 +1,132 @@
+//! The web UI: server-rendered pages for signing up and in, accounts, organizations and their
+//! members, the audit log, and the live dashboard of the current organization's machines.
+//!
+//! Pages are askama templates (`templates/`) drawn inside one frame (`base.html`); every
+//! operation is one of [`crate::accounts`]'s, so the pages and the JSON API behave alike. Who may
+//! open each page is declared once, in [`routes`], and checked by the access middleware before
+//! a handler runs — including the CSRF token of a signed-in browser's form. Forms shown before
+//! sign-in are protected by a double-submit cookie instead ([`cookies`]).
+//!
+//! - [`frame`]: the frame's context (navigation, organization switcher, notices, field errors);
+//! - [`page`]: rendering, error pages and the small view helpers pages share;
+//! - [`cookies`]: the session cookie, the pre-sign-in form cookie, and safe redirects;
+//! - one module per area: [`sign`], [`invitations`], [`unsubscribe`], [`dashboard`],
+//!   [`members`], [`audit`], [`account`], [`deletion`], [`organization`], and [`assets`] for the
+//!   stylesheet and the dashboard's script.
+
+mod account;
+mod assets;
+mod audit;
+mod cookies;
+mod dashboard;
+mod deletion;
+mod frame;
+mod invitations;
+mod members;
+mod organization;
+mod page;
+mod sign;
+mod unsubscribe;
+
+use axum::http::Method;
+
+use crate::auth::{Access, Permission};
+use crate::routes::{Route, route};
+
+/// Every route of the web UI with who may open it.
+pub(crate) fn routes() -> Vec<Route> {
+    use Access::{Org, Public, SignedIn};
+    use Method as M;
+    let read = Org(Permission::ReadMachines);
+    let manage_members = Org(Permission::ManageMembers);
+    vec![
+        // Assets, compiled into the binary.
+        route(M::GET, "/assets/app.css", Public, assets::stylesheet),
+        route(
+            M::GET,
+            "/assets/dashboard.js",
+            Public,
+            assets::dashboard_script,
+        ),
+        // Before sign-in.
+        route(M::GET, "/sign-up", Public, sign::sign_up_page),
+        route(M::POST, "/sign-up", Public, sign::sign_up),
+        route(M::GET, "/sign-in", Public, sign::sign_in_page),
+        route(M::POST, "/sign-in", Public, sign::sign_in),
+        route(M::POST, "/sign-out", SignedIn, sign::sign_out),
+        route(M::GET, "/verify", Public, sign::verify),
+        route(M::GET, "/forgot", Public, sign::forgot_page),
+        route(M::POST, "/forgot", Public, sign::forgot),
+        route(M::GET, "/reset", Public, sign::reset_page),
+        route(M::POST, "/reset", Public, sign::reset),
+        route(M::GET, "/invitations/accept", Public, invitations::show),
+        route(
+            M::POST,
+            "/invitations/accept",
+            SignedIn,
+            invitations::accept,
+        ),
+        route(M::GET, "/unsubscribe", Public, unsubscribe::show),
+        route(M::POST, "/unsubscribe", Public, unsubscribe::confirm),
+        // The dashboard and organizations.
+        route(M::GET, "/", SignedIn, dashboard::show),
+        route(
+            M::POST,
+            "/organizations",
+            SignedIn,
+            dashboard::create_organization,
+        ),
+        route(M::POST, "/org/switch", SignedIn, dashboard::switch),
+        route(M::GET, "/organization", read, organization::show),
+        route(
+            M::POST,
+            "/organization/delete",
+            Org(Permission::ManageOrganization),
+            organization::delete,
+        ),
+        // Members.
+        route(M::GET, "/members", read, members::show),
+        route(M::POST, "/members/invite", manage_members, members::invite),
+        route(
+            M::POST,
+            "/members/{user}/role",
+            manage_members,
+            members::change_role,
+        ),
+        route(
+            M::POST,
+            "/members/{user}/remove",
+            manage_members,
+            members::remove,
+        ),
+        route(
+            M::POST,
+            "/invitations/{id}/revoke",
+            manage_members,
+            members::revoke_invitation,
+        ),
+        // The audit log.
+        route(M::GET, "/audit", Org(Permission::ReadAudit), audit::show),
+        // The account.
+        route(M::GET, "/account", SignedIn, account::show),
+        route(M::POST, "/account/profile", SignedIn, account::profile),
+        route(M::POST, "/account/password", SignedIn, account::password),
+        route(
+            M::POST,
+            "/account/sessions/revoke",
+            SignedIn,
+            account::sign_out_everywhere,
+        ),
+        route(M::POST, "/account/tokens", SignedIn, account::create_token),
+        route(
+            M::POST,
+            "/account/tokens/{id}/revoke",
+            SignedIn,
+            account::revoke_token,
+        ),
+        route(M::POST, "/account/export", SignedIn, account::export),
+        route(M::POST, "/account/marketing", SignedIn, account::marketing),
+        route(M::GET, "/account/delete", SignedIn, deletion::show),
+        route(M::POST, "/account/delete", SignedIn, deletion::delete),
+    ]
+}

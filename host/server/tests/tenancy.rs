@@ -1,0 +1,595 @@
+//! Tenant isolation, generated from the route table: organization `acme` has a member of every
+//! role, each signed in with a session and holding an API token, and a device token; every
+//! route is called by each of them with the ids of another organization's machine, member,
+//! tokens and invitation. Each such call must be refused (404 or 403, 401 for credentials that
+//! do not fit the route), no answer may contain anything of the other organization that the
+//! request did not itself name, and the other organization's data must be intact afterwards.
+//! A route missing from [`cases`] fails the test, so a new route cannot go unchecked.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use chatter_model::{
+    ApiToken, DeviceToken, Invitation, Machine, MachineId, Observation, OrgId, Organization,
+    PluginId, Role, Session, UserId, Value,
+};
+use chatter_server::auth::{Access, secret};
+use chatter_server::routes::{RouteSpec, table};
+use chatter_store::{Accounts, SledStore, Store};
+use common::ShopSetup;
+use reqwest::Method;
+
+/// What the other organization holds, and the ids a caller of `acme` will try.
+struct Other {
+    org: OrgId,
+    machine: MachineId,
+    member: UserId,
+    device_token: String,
+    api_token: String,
+    invitation: String,
+    /// Text that must never appear in an answer to `acme`'s callers.
+    secrets: Vec<String>,
+}
+
+/// One caller of `acme`.
+struct Caller {
+    label: String,
+    session: Option<(String, String)>,
+    bearer: Option<String>,
+}
+
+/// How to call a route: a body, whether the call only ever concerns the caller themselves
+/// (then it is made last, as it may end the caller's session), and whether it creates what the
+/// path names in the caller's own organization when it does not exist there (a `PUT`): then the
+/// creation is allowed, must not touch the other organization, and is undone.
+struct Case {
+    body: Body,
+    ends_session: bool,
+    creates: bool,
+}
+
+enum Body {
+    None,
+    Json(serde_json::Value),
+    Form,
+}
+
+/// Every route of the table with how to call it. A route missing here fails the test.
+fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
+    use Body::{Form, Json, None};
+    let json = |value: serde_json::Value| Json(value);
+    let plain = |body| Case {
+        body,
+        ends_session: false,
+        creates: false,
+    };
+    let own = |body| Case {
+        body,
+        ends_session: true,
+        creates: false,
+    };
+    let upsert = |body| Case {
+        body,
+        ends_session: false,
+        creates: true,
+    };
+    let machine = serde_json::json!({ "name": "Intruder", "driver": "simulator" });
+    let list: Vec<(Method, &'static str, Case)> = vec![
+        (Method::GET, "/healthz", plain(None)),
+        (Method::GET, "/api/v1/me", plain(None)),
+        (Method::GET, "/api/v1/tokens", plain(None)),
+        (
+            Method::POST,
+            "/api/v1/tokens",
+            plain(json(serde_json::json!({ "name": "t", "role": "viewer" }))),
+        ),
+        (Method::DELETE, "/api/v1/tokens/{id}", plain(None)),
+        (Method::GET, "/api/v1/members", plain(None)),
+        (
+            Method::PUT,
+            "/api/v1/members/{user}",
+            plain(json(serde_json::json!({ "role": "viewer" }))),
+        ),
+        (Method::DELETE, "/api/v1/members/{user}", plain(None)),
+        (Method::GET, "/api/v1/invitations", plain(None)),
+        (
+            Method::POST,
+            "/api/v1/invitations",
+            plain(json(
+                serde_json::json!({ "email": "new@acme.example", "role": "viewer" }),
+            )),
+        ),
+        (Method::DELETE, "/api/v1/invitations/{id}", plain(None)),
+        (Method::GET, "/api/v1/audit", plain(None)),
+        (Method::GET, "/api/v1/machines", plain(None)),
+        (
+            Method::POST,
+            "/api/v1/machines",
+            plain(json(
+                serde_json::json!({ "id": "intruder-mill", "name": "Intruder", "driver": "simulator", "enabled": false }),
+            )),
+        ),
+        (Method::GET, "/api/v1/machines/{id}", plain(None)),
+        (Method::PUT, "/api/v1/machines/{id}", upsert(json(machine))),
+        (Method::DELETE, "/api/v1/machines/{id}", plain(None)),
+        (Method::POST, "/api/v1/machines/{id}/start", plain(None)),
+        (Method::POST, "/api/v1/machines/{id}/stop", plain(None)),
+        (
+            Method::GET,
+            "/api/v1/machines/{id}/observations",
+            plain(None),
+        ),
+        (Method::GET, "/api/v1/machines/{id}/timeline", plain(None)),
+        (Method::GET, "/api/v1/machines/{id}/cycles", plain(None)),
+        (Method::GET, "/api/v1/machines/{id}/parts", plain(None)),
+        (Method::GET, "/api/v1/machines/{id}/alarms", plain(None)),
+        (Method::GET, "/api/v1/summary", plain(None)),
+        (Method::GET, "/api/v1/device-tokens", plain(None)),
+        (
+            Method::POST,
+            "/api/v1/device-tokens",
+            plain(json(serde_json::json!({ "name": "edge" }))),
+        ),
+        (Method::DELETE, "/api/v1/device-tokens/{id}", plain(None)),
+        (
+            Method::POST,
+            "/api/v1/ingest",
+            plain(json(
+                serde_json::json!({ "machine": other.machine.as_str(), "stream": "s", "observations": [] }),
+            )),
+        ),
+        (Method::GET, "/api/v1/ingest/machines/{id}", plain(None)),
+        (Method::GET, "/api/v1/plugins", plain(None)),
+        (Method::GET, "/api/v1/events", plain(None)),
+        (Method::GET, "/assets/app.css", plain(None)),
+        (Method::GET, "/assets/dashboard.js", plain(None)),
+        (Method::GET, "/sign-up", plain(None)),
+        (Method::POST, "/sign-up", plain(Form)),
+        (Method::GET, "/sign-in", plain(None)),
+        (Method::POST, "/sign-in", plain(Form)),
+        (Method::POST, "/sign-out", own(Form)),
+        (Method::GET, "/verify", plain(None)),
+        (Method::GET, "/forgot", plain(None)),
+        (Method::POST, "/forgot", plain(Form)),
+        (Method::GET, "/reset", plain(None)),
+        (Method::POST, "/reset", plain(Form)),
+        (Method::GET, "/invitations/accept", plain(None)),
+        (Method::POST, "/invitations/accept", plain(Form)),
+        (Method::GET, "/unsubscribe", plain(None)),
+        (Method::POST, "/unsubscribe", plain(Form)),
+        (Method::GET, "/", plain(None)),
+        (Method::POST, "/organizations", plain(Form)),
+        (Method::POST, "/org/switch", plain(Form)),
+        (Method::GET, "/organization", plain(None)),
+        (Method::POST, "/organization/delete", plain(Form)),
+        (Method::GET, "/members", plain(None)),
+        (Method::POST, "/members/invite", plain(Form)),
+        (Method::POST, "/members/{user}/role", plain(Form)),
+        (Method::POST, "/members/{user}/remove", plain(Form)),
+        (Method::POST, "/invitations/{id}/revoke", plain(Form)),
+        (Method::GET, "/audit", plain(None)),
+        (Method::GET, "/account", plain(None)),
+        (Method::POST, "/account/profile", plain(Form)),
+        (Method::POST, "/account/password", plain(Form)),
+        (Method::POST, "/account/sessions/revoke", own(Form)),
+        (Method::POST, "/account/tokens", plain(Form)),
+        (Method::POST, "/account/tokens/{id}/revoke", plain(Form)),
+        (Method::POST, "/account/export", plain(Form)),
+        (Method::POST, "/account/marketing", plain(Form)),
+        (Method::GET, "/account/delete", plain(None)),
+        (Method::POST, "/account/delete", plain(Form)),
+    ];
+    list.into_iter()
+        .map(|(method, path, case)| ((method.to_string(), path), case))
+        .collect()
+}
+
+/// The path with the other organization's ids in place of its parameters; `None` if it has
+/// none.
+fn foreign_path(route: &RouteSpec, other: &Other) -> Option<String> {
+    if !route.path.contains('{') {
+        return None;
+    }
+    let id = if route.path.contains("/machines/") {
+        other.machine.to_string()
+    } else if route.path.contains("/device-tokens/") {
+        other.device_token.clone()
+    } else if route.path.contains("/tokens/") {
+        other.api_token.clone()
+    } else {
+        other.invitation.clone()
+    };
+    Some(
+        route
+            .path
+            .replace("{id}", &id)
+            .replace("{user}", other.member.as_str()),
+    )
+}
+
+/// Form fields that fill every form of the site, pointing at the other organization where a
+/// field names something.
+fn form(other: &Other, csrf: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("csrf", csrf.to_owned()),
+        ("org", other.org.to_string()),
+        ("role", "viewer".to_owned()),
+        ("name", "Intruder".to_owned()),
+        ("email", "intruder@acme.example".to_owned()),
+        ("organization", "Intruder shop".to_owned()),
+        ("confirm", "Umbrella Works".to_owned()),
+        ("password", "wrong password 123".to_owned()),
+        ("current_password", "wrong password 123".to_owned()),
+        ("new_password", "another password 1".to_owned()),
+        ("password_confirm", "another password 1".to_owned()),
+        ("token", "not-a-token".to_owned()),
+        ("marketing", "on".to_owned()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_route_reaches_another_organization() {
+    let shop = common::serve(ShopSetup::default()).await;
+    let other = other_organization(&shop.store).await;
+    let routes = table();
+    let cases = cases(&other);
+    let uncovered: Vec<String> = routes
+        .iter()
+        .filter(|route| !cases.contains_key(&(route.method.to_string(), route.path)))
+        .map(|route| format!("{} {}", route.method, route.path))
+        .collect();
+    assert!(
+        uncovered.is_empty(),
+        "routes without a tenant-isolation case (add them to `cases`): {uncovered:?}"
+    );
+
+    let callers = acme_callers(&shop.store).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut ordered: Vec<&RouteSpec> = routes.iter().collect();
+    // Calls that may end the caller's session go last.
+    ordered.sort_by_key(|route| cases[&(route.method.to_string(), route.path)].ends_session);
+    let mut calls = 0;
+    for caller in &callers {
+        for route in &ordered {
+            let case = &cases[&(route.method.to_string(), route.path)];
+            let foreign = foreign_path(route, &other);
+            let path = foreign.clone().unwrap_or_else(|| route.path.to_owned());
+            let (status, body, sent) =
+                call(&client, &shop.base, caller, route, &path, case, &other).await;
+            calls += 1;
+            let what = format!("{} {path} as {}", route.method, caller.label);
+            if case.creates && (200..300).contains(&status) {
+                let acme = OrgId::new("acme").unwrap();
+                let created = shop.store.machine(&acme, &other.machine).await.unwrap();
+                assert_eq!(
+                    created.unwrap().name,
+                    "Intruder",
+                    "{what} created in its own shop"
+                );
+                shop.store
+                    .remove_machine(&acme, &other.machine)
+                    .await
+                    .unwrap();
+            } else if foreign.is_some() {
+                assert!(
+                    matches!(status, 401 | 403 | 404),
+                    "{what} answered {status}: {body}"
+                );
+            }
+            for secret in &other.secrets {
+                if !sent.contains(secret.as_str()) {
+                    assert!(
+                        !body.contains(secret.as_str()),
+                        "{what} leaked `{secret}`: {body}"
+                    );
+                }
+            }
+            if route.access == Access::Device
+                && caller
+                    .bearer
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("cht_"))
+            {
+                assert_eq!(
+                    status, 401,
+                    "{what}: a personal token is not a device token"
+                );
+            }
+        }
+    }
+    assert!(calls > 500, "only {calls} calls were made");
+    still_intact(&shop.store, &other).await;
+}
+
+async fn call(
+    client: &reqwest::Client,
+    base: &str,
+    caller: &Caller,
+    route: &RouteSpec,
+    path: &str,
+    case: &Case,
+    other: &Other,
+) -> (u16, String, String) {
+    let url = format!("{base}{path}");
+    let mut request = client.request(route.method.clone(), &url);
+    let mut sent = url.clone();
+    let csrf = caller
+        .session
+        .as_ref()
+        .map_or("", |(_, csrf)| csrf.as_str());
+    if let Some((cookie, csrf)) = &caller.session {
+        request = request
+            .header("cookie", format!("chatter_session={cookie}"))
+            .header("x-csrf-token", csrf);
+    }
+    if let Some(token) = &caller.bearer {
+        request = request.bearer_auth(token);
+    }
+    match &case.body {
+        Body::None => {}
+        Body::Json(value) => {
+            sent.push_str(&value.to_string());
+            request = request.json(value);
+        }
+        Body::Form => {
+            let fields = form(other, csrf);
+            sent.push_str(&format!("{fields:?}"));
+            request = request.form(&fields);
+        }
+    }
+    let response = if route.path == "/api/v1/events" {
+        // The event stream never ends: read its start only.
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let body = tokio::time::timeout(std::time::Duration::from_millis(300), response.text())
+            .await
+            .map(Result::unwrap_or_default)
+            .unwrap_or_default();
+        return (status, body, sent);
+    } else {
+        request.send().await.unwrap()
+    };
+    let status = response.status().as_u16();
+    let body = response.text().await.unwrap_or_default();
+    (status, body, sent)
+}
+
+/// Organization `umbrella-works`: a machine with data, a member, a device token, an API token
+/// and a pending invitation.
+async fn other_organization(store: &SledStore) -> Other {
+    let org = OrgId::new("umbrella-works").unwrap();
+    store
+        .put_organization(&Organization::new(org.clone(), "Umbrella Works"))
+        .await
+        .unwrap();
+    let machine = MachineId::new("vault-mill").unwrap();
+    store
+        .put_machine(&Machine {
+            org: org.clone(),
+            id: machine.clone(),
+            name: "Umbrella vault mill".into(),
+            driver: PluginId::new("simulator").unwrap(),
+            config: BTreeMap::from([(
+                "secret-setting".to_owned(),
+                "umbrella-config-value".to_owned(),
+            )]),
+            endpoints: Vec::new(),
+            poll_interval_ms: 1000,
+            enabled: false,
+            feed: chatter_model::Feed::Edge,
+            signals: Default::default(),
+        })
+        .await
+        .unwrap();
+    let observation = Observation {
+        data_item: "umbrella_spindle".into(),
+        timestamp: 1_700_000_000_000_000_000,
+        value: Value::Sample(1234.5),
+    };
+    store
+        .append_observations(&org, &machine, &[observation])
+        .await
+        .unwrap();
+    let member = chatter_server::accounts::operator::add_user(
+        store,
+        "boss@umbrella.example",
+        "Albert Umbrella",
+        "umbrella password",
+        &org,
+        Role::Owner,
+    )
+    .await
+    .unwrap();
+    let device = secret::new_secret(secret::DEVICE_TOKEN_PREFIX).unwrap();
+    store
+        .put_device_token(
+            &device.hash,
+            &DeviceToken {
+                id: device.public_id.clone(),
+                org: org.clone(),
+                name: "Umbrella edge".into(),
+                created_at_ms: 1,
+                revoked_at_ms: None,
+            },
+        )
+        .await
+        .unwrap();
+    let api = secret::new_secret(secret::API_TOKEN_PREFIX).unwrap();
+    store
+        .put_api_token(
+            &api.hash,
+            &ApiToken {
+                id: api.public_id.clone(),
+                user: member.id.clone(),
+                org: org.clone(),
+                role: Role::Owner,
+                name: "Umbrella script".into(),
+                created_at_ms: 1,
+                last_used_ms: None,
+                expires_at_ms: None,
+                revoked_at_ms: None,
+            },
+        )
+        .await
+        .unwrap();
+    let invitation = secret::new_secret("").unwrap();
+    store
+        .put_invitation(
+            &invitation.hash,
+            &Invitation {
+                id: invitation.public_id.clone(),
+                org: org.clone(),
+                email: "recruit@umbrella.example".into(),
+                role: Role::Admin,
+                invited_by: member.id.clone(),
+                created_at_ms: 1,
+                expires_at_ms: i64::MAX,
+                accepted: None,
+                revoked_at_ms: None,
+            },
+        )
+        .await
+        .unwrap();
+    Other {
+        secrets: vec![
+            org.to_string(),
+            "Umbrella Works".into(),
+            "Umbrella vault mill".into(),
+            "Albert Umbrella".into(),
+            "boss@umbrella.example".into(),
+            "recruit@umbrella.example".into(),
+            "umbrella-config-value".into(),
+            "umbrella_spindle".into(),
+            machine.to_string(),
+            member.id.to_string(),
+            device.public_id.clone(),
+            api.public_id.clone(),
+            invitation.public_id.clone(),
+            "1234.5".into(),
+        ],
+        org,
+        machine,
+        member: member.id,
+        device_token: device.public_id,
+        api_token: api.public_id,
+        invitation: invitation.public_id,
+    }
+}
+
+/// A member of `acme` of every role, signed in and with a token of that role; acme's device
+/// token; and nobody.
+async fn acme_callers(store: &SledStore) -> Vec<Caller> {
+    let acme = OrgId::new("acme").unwrap();
+    let mut callers = vec![Caller {
+        label: "anonymous".into(),
+        session: None,
+        bearer: None,
+    }];
+    for role in Role::ALL {
+        let email = format!("{role}@acme.example");
+        let user = chatter_server::accounts::operator::add_user(
+            store,
+            &email,
+            &format!("Acme {role}"),
+            "acme member password",
+            &acme,
+            role,
+        )
+        .await
+        .unwrap();
+        let token =
+            chatter_server::accounts::operator::create_token(store, &email, &acme, role, "tenancy")
+                .await
+                .unwrap();
+        callers.push(Caller {
+            label: format!("{role} (API token)"),
+            session: None,
+            bearer: Some(token),
+        });
+        let session = new_session(store, &user.id, &acme).await;
+        callers.push(Caller {
+            label: format!("{role} (session)"),
+            session: Some(session),
+            bearer: None,
+        });
+    }
+    let device = secret::new_secret(secret::DEVICE_TOKEN_PREFIX).unwrap();
+    store
+        .put_device_token(
+            &device.hash,
+            &DeviceToken {
+                id: device.public_id,
+                org: acme,
+                name: "Acme edge".into(),
+                created_at_ms: 1,
+                revoked_at_ms: None,
+            },
+        )
+        .await
+        .unwrap();
+    callers.push(Caller {
+        label: "acme's device token".into(),
+        session: None,
+        bearer: Some(device.secret),
+    });
+    callers
+}
+
+/// A session of `user` in `org`: its cookie value and CSRF token.
+async fn new_session(store: &SledStore, user: &UserId, org: &OrgId) -> (String, String) {
+    let id = secret::new_secret("").unwrap();
+    let csrf = secret::random_hex::<16>().unwrap();
+    let now = chatter_model::now_ms();
+    store
+        .put_session(
+            &id.hash,
+            &Session {
+                user: user.clone(),
+                org: Some(org.clone()),
+                csrf_token: csrf.clone(),
+                created_at_ms: now,
+                last_seen_ms: now,
+                expires_at_ms: now + 3_600_000,
+                user_agent: "tenancy test".into(),
+            },
+        )
+        .await
+        .unwrap();
+    (id.secret, csrf)
+}
+
+async fn still_intact(store: &SledStore, other: &Other) {
+    let machine = store.machine(&other.org, &other.machine).await.unwrap();
+    assert_eq!(machine.unwrap().name, "Umbrella vault mill");
+    assert_eq!(
+        store
+            .last_sequence(&other.org, &other.machine)
+            .await
+            .unwrap(),
+        1
+    );
+    let members = store.members(&other.org).await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].role, Role::Owner);
+    let tokens = store.device_tokens(&other.org).await.unwrap();
+    assert!(
+        tokens
+            .iter()
+            .all(|(_, token)| token.revoked_at_ms.is_none())
+    );
+    let api = store.api_tokens_of(&other.member).await.unwrap();
+    assert!(api.iter().all(|(_, token)| token.revoked_at_ms.is_none()));
+    let invitations = store.invitations(&other.org).await.unwrap();
+    assert!(
+        invitations
+            .iter()
+            .all(|(_, i)| i.revoked_at_ms.is_none() && i.accepted.is_none())
+    );
+    assert!(store.organization(&other.org).await.unwrap().is_some());
+}
