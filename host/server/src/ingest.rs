@@ -59,7 +59,7 @@ impl Ingest {
     }
 
     /// The store batches go to.
-    pub fn store(&self) -> &Arc<dyn Store> {
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
 

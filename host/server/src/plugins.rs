@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use chatter_model::PluginId;
+use chatter_model::audit::AuditEntry;
 use chatter_runtime::{LoadError, LoadedPlugin, Manifest, ManifestError, PluginPackage, Runtime};
 use chatter_store::{PluginInstall, Store, StoreError};
 
@@ -46,9 +47,49 @@ pub async fn install(
         manifest_toml: manifest_text.to_owned(),
         installed_at_ms: chatter_model::now_ms(),
     };
+    let previous = store.plugin(&install.id).await?;
     store.put_plugin(&install, &package.wasm).await?;
-    tracing::info!(plugin = %install.id, version = %install.version, "plugin installed");
+    // Installing the same component again (as every start does for the bundled plugins) is
+    // not a change worth recording.
+    if previous.is_none_or(|previous| previous.component_sha256 != install.component_sha256) {
+        record(store, "plugin.install", &install).await?;
+        tracing::info!(plugin = %install.id, version = %install.version, "plugin installed");
+    }
     Ok((install, loaded))
+}
+
+/// Uninstalls a plugin and records it in the audit log. Returns whether it was installed.
+pub async fn remove(store: &dyn Store, id: &PluginId) -> Result<bool, PluginError> {
+    let Some(install) = store.plugin(id).await? else {
+        return Ok(false);
+    };
+    store.remove_plugin(id).await?;
+    record(store, "plugin.remove", &install).await?;
+    Ok(true)
+}
+
+/// Plugins belong to the installation: their audit records name no organization.
+async fn record(
+    store: &dyn Store,
+    action: &str,
+    install: &PluginInstall,
+) -> Result<(), StoreError> {
+    store
+        .append_audit(AuditEntry {
+            at_ms: chatter_model::now_ms(),
+            action: action.to_owned(),
+            org: None,
+            actor: None,
+            subject: None,
+            ip: None,
+            details: vec![
+                ("plugin".to_owned(), install.id.to_string()),
+                ("sha256".to_owned(), install.component_sha256.clone()),
+                ("version".to_owned(), install.version.clone()),
+            ],
+        })
+        .await?;
+    Ok(())
 }
 
 /// Loads an installed plugin from the store.

@@ -158,7 +158,16 @@ async fn an_account_from_sign_up_to_deletion() {
     let alice = shop.store.user_by_email(ALICE).await.unwrap().unwrap();
     browser.goto(&format!("{base}/members")).await.unwrap();
     let row = format!("#members tr[data-user='{}']", bob.id);
-    browser.wait_for_text(&row, "member", WAIT).await.unwrap();
+    browser.wait_for(&row, WAIT).await.unwrap();
+    let selected = browser
+        .client()
+        .execute(
+            &format!("return document.querySelector(\"{row} select[name=role]\").value"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(selected, "member", "Bob joined as the invitation said");
     browser
         .client()
         .execute(
@@ -209,7 +218,7 @@ async fn an_account_from_sign_up_to_deletion() {
         .await
         .unwrap();
     browser
-        .wait_for("#tokens tr[data-revoked=true]", WAIT)
+        .wait_for("#tokens tr[data-state=revoked]", WAIT)
         .await
         .unwrap();
     assert_eq!(me(token).await, 401, "a revoked token is refused");
@@ -257,7 +266,7 @@ async fn an_account_from_sign_up_to_deletion() {
         "invitation.accept",
         "member.role_change",
         "token.revoke",
-        "account.export",
+        "org.export",
     ] {
         browser
             .wait_for(&format!("#audit tr[data-action='{action}']"), WAIT)

@@ -91,7 +91,13 @@ async fn state_changes_need_the_sessions_csrf_token_and_this_site() {
         .await
         .unwrap();
     assert_eq!(missing.status(), 403);
-    assert!(missing.text().await.unwrap().contains("csrf_failed"));
+    assert!(
+        missing
+            .text()
+            .await
+            .unwrap()
+            .contains("This form has expired")
+    );
     let borrowed = post(opt_in(&other_csrf)).send().await.unwrap();
     assert_eq!(borrowed.status(), 403, "another session's token");
     let wrong_header = client()

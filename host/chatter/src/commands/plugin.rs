@@ -196,7 +196,7 @@ async fn remove(id: &PluginId, force: bool, config: &ServerConfig) -> anyhow::Re
             users.join(", ")
         );
     }
-    if !store.remove_plugin(id).await? {
+    if !chatter_server::plugins::remove(store.as_ref(), id).await? {
         bail!(
             "no plugin `{id}` is installed in {}",
             config.server.data_dir.display()

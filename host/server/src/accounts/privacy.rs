@@ -263,8 +263,9 @@ pub async fn export(
         .audit_records(&AuditFilter::User(user.id.clone()), 0, usize::MAX)
         .await?;
     add_json(&mut zip, "audit_events.json", &audit)?;
-    for tenant in caller.tenants(app).await? {
-        export_organization(&mut zip, &tenant).await?;
+    let tenants = caller.tenants(app).await?;
+    for tenant in &tenants {
+        export_organization(&mut zip, tenant).await?;
     }
     let mut file = zip
         .finish()
@@ -274,6 +275,14 @@ pub async fn export(
         .actor(&user.id)
         .record(app)
         .await?;
+    // The organization's data left with it: its admins see that in their log.
+    for tenant in &tenants {
+        Audit::new("org.export", context)
+            .actor(&user.id)
+            .org(tenant.org())
+            .record(app)
+            .await?;
+    }
     Ok(file)
 }
 

@@ -172,6 +172,9 @@ pub async fn authorize(
         Err(Refusal::Unauthenticated(code, message)) => {
             ApiError::unauthorized(code, message).into_response()
         }
+        Err(Refusal::Forbidden(code, message)) if !is_api => {
+            crate::ui::refusal(code, &message).into_response()
+        }
         Err(Refusal::Forbidden(code, message)) => {
             ApiError::new(StatusCode::FORBIDDEN, code, message).into_response()
         }

@@ -3,7 +3,6 @@
 //! organization: they get a `Tenant` for the caller's organization and every read and write
 //! through it is bound to that organization, so a forgotten check cannot leak another's data.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chatter_model::{
@@ -165,12 +164,6 @@ impl OrgStore<'_> {
         self.store.organization(self.org).await
     }
 
-    /// Replaces the organization's record; its id stays.
-    pub async fn put_organization(&self, mut org: Organization) -> Result<(), StoreError> {
-        org.id = self.org.clone();
-        self.store.put_organization(&org).await
-    }
-
     /// Deletes the organization with all its data (see [`Store::remove_organization`]).
     pub async fn remove_organization(&self) -> Result<bool, StoreError> {
         self.store.remove_organization(self.org).await
@@ -273,14 +266,6 @@ impl OrgStore<'_> {
             .await
     }
 
-    /// The latest value of each of a machine's data items.
-    pub async fn latest_observations(
-        &self,
-        machine: &MachineId,
-    ) -> Result<Vec<StoredObservation>, StoreError> {
-        self.store.latest_observations(self.org, machine).await
-    }
-
     /// The stream a machine was last forwarded from, and how far.
     pub async fn last_forwarded(
         &self,
@@ -340,14 +325,6 @@ impl OrgStore<'_> {
         limit: usize,
     ) -> Result<Vec<Alarm>, StoreError> {
         self.store.alarms(self.org, machine, from, to, limit).await
-    }
-
-    /// A machine driver's private state.
-    pub async fn plugin_state(
-        &self,
-        machine: &MachineId,
-    ) -> Result<BTreeMap<String, Vec<u8>>, StoreError> {
-        self.store.plugin_state(self.org, machine).await
     }
 
     /// The organization's device tokens with their hashes.

@@ -130,3 +130,20 @@ pub(crate) fn routes() -> Vec<Route> {
         route(M::POST, "/account/delete", SignedIn, deletion::delete),
     ]
 }
+
+/// The page a browser gets when the access check refuses a page or a form: what was refused
+/// and what to do, in the site's frame rather than as JSON. `code` is the API's error code.
+pub(crate) fn refusal(code: &str, message: &str) -> page::Message {
+    let heading = match code {
+        "csrf_failed" => "This form has expired",
+        "no_organization" => "You are not in an organization",
+        _ => "You cannot do this here",
+    };
+    let mut sentence = message.to_owned();
+    if let Some(first) = sentence.get_mut(0..1) {
+        first.make_ascii_uppercase();
+    }
+    page::Message::new("refused", heading, axum::http::StatusCode::FORBIDDEN)
+        .text(&format!("{sentence}."))
+        .link("/", "Go to the dashboard")
+}
