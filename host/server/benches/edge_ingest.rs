@@ -17,6 +17,9 @@ use chatter_server::ServerConfig;
 use chatter_store::{SledStore, Store};
 use serde_json::{Value as Json, json};
 
+mod common;
+use common::owner_token;
+
 /// Edge connectors posting at once, one machine each.
 const EDGES: usize = 8;
 const BATCH: u64 = 1_000;
@@ -139,6 +142,7 @@ fn main() {
         let plugin_runtime = Arc::new(
             Runtime::new(RuntimeConfig { max_instances: 16, ..RuntimeConfig::default() }).unwrap(),
         );
+        let owner = owner_token(store.as_ref(), &OrgId::new("shop").unwrap()).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let served: Arc<dyn Store> = store.clone();
@@ -157,12 +161,13 @@ fn main() {
         for edge in 0..EDGES {
             for id in [format!("edge-{edge}"), format!("direct-{edge}")] {
                 let machine = json!({ "id": id, "driver": "simulator", "feed": "edge" });
-                let response = client.post(format!("{base}/api/v1/machines")).json(&machine).send().await.unwrap();
+                let response = client.post(format!("{base}/api/v1/machines")).bearer_auth(&owner).json(&machine).send().await.unwrap();
                 assert_eq!(response.status(), 201);
             }
         }
         let token: Json = client
             .post(format!("{base}/api/v1/device-tokens"))
+            .bearer_auth(&owner)
             .json(&json!({ "name": "bench" }))
             .send()
             .await

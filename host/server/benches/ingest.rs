@@ -19,6 +19,9 @@ use chatter_model::{Endpoint, Machine, MachineId, OrgId, PluginId};
 use chatter_runtime::{DriverInstance, InstanceContext, PluginPackage, Runtime, RuntimeConfig};
 use tokio::io::AsyncWriteExt;
 
+mod common;
+use common::owner_token;
+
 const ROUNDS: usize = 5;
 
 fn fixtures() -> Option<PathBuf> {
@@ -141,6 +144,7 @@ async fn end_to_end(
         chatter_server::plugins::install(store.as_ref(), &runtime, &package, &manifest_text)
             .await
             .unwrap();
+        let owner = owner_token(store.as_ref(), &OrgId::new("bench").unwrap()).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let served: Arc<dyn chatter_store::Store> = store.clone();
@@ -168,6 +172,7 @@ async fn end_to_end(
         let started = Instant::now();
         let response = reqwest::Client::new()
             .post(format!("{base}/api/v1/machines"))
+            .bearer_auth(&owner)
             .json(&machine)
             .send()
             .await

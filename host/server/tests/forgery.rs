@@ -9,9 +9,9 @@ mod common;
 
 use std::time::Duration;
 
-use chatter_model::{ApiToken, OrgId, Role, Session, UserId};
+use chatter_model::{ApiToken, OrgId, Role};
 use chatter_server::auth::secret;
-use chatter_store::{Accounts, SledStore};
+use chatter_store::Accounts;
 use chatter_testkit::{MailServer, skip};
 use common::{OWNER_EMAIL, OWNER_PASSWORD, Shop, ShopSetup};
 
@@ -30,29 +30,13 @@ async fn owner_session(shop: &Shop, expires_in_ms: i64) -> (String, String) {
         .await
         .unwrap()
         .unwrap();
-    session_of(&shop.store, &owner.id, expires_in_ms).await
-}
-
-async fn session_of(store: &SledStore, user: &UserId, expires_in_ms: i64) -> (String, String) {
-    let id = secret::new_secret("").unwrap();
-    let csrf = secret::random_hex::<16>().unwrap();
-    let now = chatter_model::now_ms();
-    store
-        .put_session(
-            &id.hash,
-            &Session {
-                user: user.clone(),
-                org: Some(OrgId::new("acme").unwrap()),
-                csrf_token: csrf.clone(),
-                created_at_ms: now,
-                last_seen_ms: now,
-                expires_at_ms: now + expires_in_ms,
-                user_agent: "forgery test".into(),
-            },
-        )
-        .await
-        .unwrap();
-    (format!("chatter_session={}", id.secret), csrf)
+    common::session(
+        &shop.store,
+        &owner.id,
+        &OrgId::new("acme").unwrap(),
+        expires_in_ms,
+    )
+    .await
 }
 
 async fn marketing(shop: &Shop) -> bool {
@@ -79,7 +63,13 @@ async fn state_changes_need_the_sessions_csrf_token_and_this_site() {
     )
     .await
     .unwrap();
-    let (_, other_csrf) = session_of(&shop.store, &other_user.id, 3_600_000).await;
+    let (_, other_csrf) = common::session(
+        &shop.store,
+        &other_user.id,
+        &OrgId::new("acme").unwrap(),
+        3_600_000,
+    )
+    .await;
     let url = format!("{}/account/marketing", shop.base);
     let post = |fields: Vec<(&'static str, String)>| {
         client().post(&url).header("cookie", &cookie).form(&fields)

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use chatter_model::{
     ApiToken, DeviceToken, Invitation, Machine, MachineId, Observation, OrgId, Organization,
-    PluginId, Role, Session, UserId, Value,
+    PluginId, Role, UserId, Value,
 };
 use chatter_server::auth::{Access, secret};
 use chatter_server::routes::{RouteSpec, table};
@@ -325,7 +325,7 @@ async fn call(
         .map_or("", |(_, csrf)| csrf.as_str());
     if let Some((cookie, csrf)) = &caller.session {
         request = request
-            .header("cookie", format!("chatter_session={cookie}"))
+            .header("cookie", cookie)
             .header("x-csrf-token", csrf);
     }
     if let Some(token) = &caller.bearer {
@@ -512,7 +512,7 @@ async fn acme_callers(store: &SledStore) -> Vec<Caller> {
             session: None,
             bearer: Some(token),
         });
-        let session = new_session(store, &user.id, &acme).await;
+        let session = common::session(store, &user.id, &acme, 3_600_000).await;
         callers.push(Caller {
             label: format!("{role} (session)"),
             session: Some(session),
@@ -539,29 +539,6 @@ async fn acme_callers(store: &SledStore) -> Vec<Caller> {
         bearer: Some(device.secret),
     });
     callers
-}
-
-/// A session of `user` in `org`: its cookie value and CSRF token.
-async fn new_session(store: &SledStore, user: &UserId, org: &OrgId) -> (String, String) {
-    let id = secret::new_secret("").unwrap();
-    let csrf = secret::random_hex::<16>().unwrap();
-    let now = chatter_model::now_ms();
-    store
-        .put_session(
-            &id.hash,
-            &Session {
-                user: user.clone(),
-                org: Some(org.clone()),
-                csrf_token: csrf.clone(),
-                created_at_ms: now,
-                last_seen_ms: now,
-                expires_at_ms: now + 3_600_000,
-                user_agent: "tenancy test".into(),
-            },
-        )
-        .await
-        .unwrap();
-    (id.secret, csrf)
 }
 
 async fn still_intact(store: &SledStore, other: &Other) {

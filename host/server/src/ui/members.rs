@@ -168,6 +168,16 @@ async fn refused(
     .await
 }
 
+/// The members page again with `error` above it, for the actions on a member or invitation.
+async fn refused_action(
+    app: &AppState,
+    caller: &Caller,
+    tenant: &Tenant,
+    error: AccountError,
+) -> Result<Response, Failure> {
+    refused(app, caller, tenant, error, &[], String::new(), Role::Member).await
+}
+
 /// The invite form.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -245,18 +255,7 @@ pub(crate) async fn change_role(
     };
     match result {
         Ok(()) => Ok(cookies::done("/members", "role_changed")),
-        Err(error) => {
-            refused(
-                &app,
-                &caller,
-                &tenant,
-                error,
-                &[],
-                String::new(),
-                Role::Member,
-            )
-            .await
-        }
+        Err(error) => refused_action(&app, &caller, &tenant, error).await,
     }
 }
 
@@ -277,18 +276,7 @@ pub(crate) async fn remove(
     match result {
         Ok(member) if member == caller.user.id => Ok(cookies::done("/", "left")),
         Ok(_) => Ok(cookies::done("/members", "member_removed")),
-        Err(error) => {
-            refused(
-                &app,
-                &caller,
-                &tenant,
-                error,
-                &[],
-                String::new(),
-                Role::Member,
-            )
-            .await
-        }
+        Err(error) => refused_action(&app, &caller, &tenant, error).await,
     }
 }
 
@@ -302,17 +290,6 @@ pub(crate) async fn revoke_invitation(
 ) -> Result<Response, Failure> {
     match accounts::revoke_invitation(&app, &context, &tenant, &caller.user.id, &id).await {
         Ok(()) => Ok(cookies::done("/members", "invitation_revoked")),
-        Err(error) => {
-            refused(
-                &app,
-                &caller,
-                &tenant,
-                error,
-                &[],
-                String::new(),
-                Role::Member,
-            )
-            .await
-        }
+        Err(error) => refused_action(&app, &caller, &tenant, error).await,
     }
 }

@@ -264,3 +264,28 @@ pub async fn wait_for(url: &str, limit: Duration, done: impl Fn(&Value) -> bool)
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A session of `user` in `org`, made directly in the store as signing in would: the `Cookie`
+/// header that carries it and its CSRF token.
+pub async fn session(
+    store: &SledStore,
+    user: &chatter_model::UserId,
+    org: &OrgId,
+    expires_in_ms: i64,
+) -> (String, String) {
+    use chatter_store::Accounts as _;
+    let id = chatter_server::auth::secret::new_secret("").unwrap();
+    let csrf = chatter_server::auth::secret::random_hex::<16>().unwrap();
+    let now = chatter_model::now_ms();
+    let record = chatter_model::Session {
+        user: user.clone(),
+        org: Some(org.clone()),
+        csrf_token: csrf.clone(),
+        created_at_ms: now,
+        last_seen_ms: now,
+        expires_at_ms: now + expires_in_ms,
+        user_agent: "test".into(),
+    };
+    store.put_session(&id.hash, &record).await.unwrap();
+    (format!("chatter_session={}", id.secret), csrf)
+}
