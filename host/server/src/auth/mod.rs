@@ -219,7 +219,7 @@ async fn admit(app: &AppState, access: Access, request: Request) -> Result<Reque
         }
         (Credentials::Session(id), _) => {
             let caller = session_caller(app, id).await?;
-            let body = check_csrf(&parts, body, &caller).await?;
+            let body = check_csrf(app, &parts, body, &caller).await?;
             insert_caller(app, access, caller, &mut parts).await?;
             body
         }
@@ -385,7 +385,12 @@ async fn device_tenant(app: &AppState, token: &str) -> Result<Tenant, Refusal> {
 /// Checks that a browser's state-changing request carries its session's CSRF token, in the
 /// `x-csrf-token` header or the `csrf` field of a form, and comes from this site. Returns the
 /// body, read if it was a form.
-async fn check_csrf(parts: &Parts, body: Body, caller: &Caller) -> Result<Body, Refusal> {
+async fn check_csrf(
+    app: &AppState,
+    parts: &Parts,
+    body: Body,
+    caller: &Caller,
+) -> Result<Body, Refusal> {
     if matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(body);
     }
@@ -395,7 +400,7 @@ async fn check_csrf(parts: &Parts, body: Body, caller: &Caller) -> Result<Body, 
             format!("{why}: reload the page and try again"),
         )
     };
-    if cross_site(&parts.headers) {
+    if cross_site(&parts.headers, &app.web.public_url) {
         return Err(refused("the request came from another site"));
     }
     let Some(signed) = &caller.session else {
@@ -423,28 +428,33 @@ async fn check_csrf(parts: &Parts, body: Body, caller: &Caller) -> Result<Body, 
     Ok(Body::from(bytes))
 }
 
-/// Whether the browser says the request was started by another site.
-pub fn cross_site(headers: &HeaderMap) -> bool {
+/// Whether the browser says the request was started by another site: by `Sec-Fetch-Site`, or
+/// by an `Origin` that is neither the `Host` asked for nor the site's public address (which a
+/// proxy in front may reach under another `Host`).
+pub fn cross_site(headers: &HeaderMap, public_url: &str) -> bool {
     let fetch_site = headers
         .get("sec-fetch-site")
         .and_then(|value| value.to_str().ok());
     if matches!(fetch_site, Some("cross-site" | "same-site")) {
         return true;
     }
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return false;
+    };
+    if origin == "null" {
+        return true;
+    }
+    let origin_host = origin.split_once("://").map_or(origin, |(_, host)| host);
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok());
-    let origin = headers
-        .get(header::ORIGIN)
-        .and_then(|value| value.to_str().ok());
-    match (origin, host) {
-        (Some("null"), _) => true,
-        (Some(origin), Some(host)) => {
-            let origin_host = origin.split("://").nth(1).unwrap_or(origin);
-            origin_host != host
-        }
-        _ => false,
-    }
+    let public_host = public_url
+        .split_once("://")
+        .map_or(public_url, |(_, host)| host);
+    Some(origin_host) != host && origin_host != public_host
 }
 
 fn is_form(headers: &HeaderMap) -> bool {
@@ -467,4 +477,55 @@ pub fn url_escape(text: &str) -> String {
     serde_urlencoded::to_string([("", text)])
         .map(|encoded| encoded.trim_start_matches('=').to_owned())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.insert(*name, value.parse().unwrap());
+        }
+        headers
+    }
+
+    const PUBLIC: &str = "https://chatter.example.com";
+
+    #[test]
+    fn requests_from_this_site_pass() {
+        let same = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "http://127.0.0.1:8080"),
+        ]);
+        assert!(!cross_site(&same, PUBLIC));
+        let behind_proxy = headers(&[("host", "backend:8080"), ("origin", PUBLIC)]);
+        assert!(!cross_site(&behind_proxy, PUBLIC));
+        let no_origin = headers(&[("host", "backend:8080"), ("sec-fetch-site", "same-origin")]);
+        assert!(!cross_site(&no_origin, PUBLIC));
+    }
+
+    #[test]
+    fn requests_another_site_started_are_refused() {
+        let foreign = headers(&[
+            ("host", "127.0.0.1:8080"),
+            ("origin", "https://evil.example"),
+        ]);
+        assert!(cross_site(&foreign, PUBLIC));
+        let fetch = headers(&[("host", "127.0.0.1:8080"), ("sec-fetch-site", "cross-site")]);
+        assert!(cross_site(&fetch, PUBLIC));
+        let sandboxed = headers(&[("host", "127.0.0.1:8080"), ("origin", "null")]);
+        assert!(cross_site(&sandboxed, PUBLIC));
+    }
+
+    #[test]
+    fn form_fields_and_escapes() {
+        assert_eq!(
+            form_field(b"a=1&csrf=x%2By", "csrf").as_deref(),
+            Some("x+y")
+        );
+        assert_eq!(form_field(b"a=1", "csrf"), None);
+        assert_eq!(url_escape("/members?x=1&y=2"), "%2Fmembers%3Fx%3D1%26y%3D2");
+    }
 }

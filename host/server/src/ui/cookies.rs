@@ -132,7 +132,7 @@ pub(crate) fn check_form(
     let matches = jar
         .get(app.web.form_cookie())
         .is_some_and(|cookie| !cookie.value().is_empty() && secret::equal(cookie.value(), sent));
-    if matches && !auth::cross_site(headers) {
+    if matches && !auth::cross_site(headers, &app.web.public_url) {
         return Ok(());
     }
     Err(Failure::answer(
