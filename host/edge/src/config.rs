@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chatter_server::ServerConfig;
 use chatter_server::config::{
-    IngestSection, MachineSection, NetworkSection, RetentionSection, RuntimeSection, ServerSection,
-    SupervisionSection,
+    EmailSection, IngestSection, MachineSection, NetworkSection, RetentionSection, RuntimeSection,
+    ServerSection, SupervisionSection, TlsSection,
 };
 use serde::Deserialize;
 
@@ -80,6 +80,10 @@ struct EdgeFile {
     retention: RetentionSection,
     #[serde(default)]
     ingest: IngestSection,
+    #[serde(default)]
+    tls: Option<TlsSection>,
+    #[serde(default)]
+    email: EmailSection,
     #[serde(default)]
     machines: Vec<MachineSection>,
     edge: EdgeSection,
@@ -202,6 +206,8 @@ impl EdgeConfig {
                 supervision: file.supervision,
                 retention: file.retention,
                 ingest: file.ingest,
+                tls: file.tls,
+                email: file.email,
                 machines: file.machines,
                 // Sections the server gains later keep their defaults until mirrored here.
                 ..ServerConfig::default()
