@@ -14,9 +14,10 @@ use chatter_model::Role;
 use serde::Deserialize;
 use tokio_util::io::ReaderStream;
 
-use super::cookies::{self, Client};
+use super::cookies;
 use super::frame::{Done, Frame, Section, current_tenant};
 use super::page::{Failure, RoleOption, When, render, role_label, role_options};
+use crate::accounts::RequestContext;
 use crate::accounts::{self, AccountError, NewToken};
 use crate::app::AppState;
 use crate::auth::{Caller, secret};
@@ -252,7 +253,7 @@ pub(crate) struct ProfileForm {
 pub(crate) async fn profile(
     State(app): State<AppState>,
     caller: Caller,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<ProfileForm>,
 ) -> Result<Response, Failure> {
     match accounts::update_profile(&app, &context, &caller, &form.name, &form.email).await {
@@ -287,7 +288,7 @@ pub(crate) struct PasswordForm {
 pub(crate) async fn password(
     State(app): State<AppState>,
     caller: Caller,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<PasswordForm>,
 ) -> Result<Response, Failure> {
     let changed = accounts::change_password(
@@ -317,7 +318,7 @@ pub(crate) async fn sign_out_everywhere(
     State(app): State<AppState>,
     caller: Caller,
     jar: CookieJar,
-    Client(context): Client,
+    context: RequestContext,
 ) -> Result<Response, Failure> {
     accounts::sign_out_everywhere(&app, &context, &caller).await?;
     let jar = cookies::clear_session(&app, jar);
@@ -338,7 +339,7 @@ pub(crate) struct TokenForm {
 pub(crate) async fn create_token(
     State(app): State<AppState>,
     caller: Caller,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<TokenForm>,
 ) -> Result<Response, Failure> {
     let role = Role::from_str(form.role.trim()).ok();
@@ -404,7 +405,7 @@ pub(crate) async fn create_token(
 pub(crate) async fn revoke_token(
     State(app): State<AppState>,
     caller: Caller,
-    Client(context): Client,
+    context: RequestContext,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     match accounts::revoke_api_token(&app, &context, &caller, &id).await {
@@ -422,7 +423,7 @@ pub(crate) async fn revoke_token(
 pub(crate) async fn export(
     State(app): State<AppState>,
     caller: Caller,
-    Client(context): Client,
+    context: RequestContext,
 ) -> Result<Response, Failure> {
     let file = accounts::export(&app, &context, &caller).await?;
     let length = file.metadata().map(|metadata| metadata.len()).ok();
@@ -459,7 +460,7 @@ pub(crate) struct MarketingForm {
 pub(crate) async fn marketing(
     State(app): State<AppState>,
     caller: Caller,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<MarketingForm>,
 ) -> Result<Response, Failure> {
     let opt_in = form.marketing.is_some();

@@ -1,9 +1,7 @@
 //! The browser's side of signing in: the session cookie, the cookie that protects forms shown
 //! before sign-in (double submit: the form's hidden `csrf` must equal the cookie, which another
-//! site can neither read nor set), where a request came from, and which redirects are safe.
+//! site can neither read nor set), and which redirects are safe.
 
-use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
@@ -11,30 +9,12 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use chatter_model::User;
 
 use super::page::{Failure, Message};
-use crate::accounts::{NewSession, RequestContext};
+use crate::accounts::NewSession;
 use crate::app::AppState;
-use crate::auth::{self, ClientAddress, secret};
+use crate::auth::{self, secret};
 
 /// How long the session cookie is kept: as long as the session lasts.
 const SESSION_MAX_AGE_S: u32 = 30 * 24 * 3600;
-
-/// Where a request came from, for the audit log and the session list.
-pub(crate) struct Client(pub(crate) RequestContext);
-
-impl<S: Send + Sync> FromRequestParts<S> for Client {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let ClientAddress(ip) = ClientAddress::from_request_parts(parts, state).await?;
-        let user_agent = parts
-            .headers
-            .get(header::USER_AGENT)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        Ok(Client(RequestContext { ip, user_agent }))
-    }
-}
 
 /// Sets the cookie of a new session, ending the session the browser had before, if any: every
 /// sign-in gets a new session id.

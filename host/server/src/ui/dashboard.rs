@@ -10,10 +10,11 @@ use chatter_model::{MachineStatus, OrgId};
 use chatter_runtime::DriverStatus;
 use serde::Deserialize;
 
-use super::cookies::{self, Client};
+use super::cookies;
 use super::frame::{Done, Frame, Section, current_tenant};
 use super::page::{Failure, When, render};
 use crate::accounts;
+use crate::accounts::RequestContext;
 use crate::app::AppState;
 use crate::auth::{Caller, Permission, Tenant};
 
@@ -148,7 +149,7 @@ pub(crate) struct NewOrganizationForm {
 pub(crate) async fn create_organization(
     State(app): State<AppState>,
     caller: Caller,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<NewOrganizationForm>,
 ) -> Result<Response, Failure> {
     let created = accounts::create_organization(&app, &context, &caller.user, &form.name).await;

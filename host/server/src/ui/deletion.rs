@@ -9,9 +9,10 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
-use super::cookies::{self, Client};
+use super::cookies;
 use super::frame::{Frame, Section};
 use super::page::{Failure, Message, render, role_label};
+use crate::accounts::RequestContext;
 use crate::accounts::{self, DeletionPlan, OrgFate};
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -100,7 +101,7 @@ pub(crate) async fn delete(
     State(app): State<AppState>,
     caller: Caller,
     jar: CookieJar,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, Failure> {
     match accounts::delete_account(&app, &context, &caller, &form.password).await {

@@ -10,9 +10,10 @@ use axum_extra::extract::CookieJar;
 use chatter_model::Invitation;
 use serde::Deserialize;
 
-use super::cookies::{self, Client};
+use super::cookies;
 use super::frame::{Frame, Section};
 use super::page::{Failure, Message, render, role_label};
+use crate::accounts::RequestContext;
 use crate::accounts::{self, AccountError};
 use crate::app::AppState;
 use crate::auth::{Caller, secret, url_escape};
@@ -135,7 +136,7 @@ pub(crate) struct AcceptForm {
 pub(crate) async fn accept(
     State(app): State<AppState>,
     caller: Caller,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<AcceptForm>,
 ) -> Result<Response, Failure> {
     match accounts::accept_invitation(&app, &context, &caller, form.token.trim()).await {

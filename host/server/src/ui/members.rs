@@ -11,10 +11,11 @@ use axum::response::Response;
 use chatter_model::{Role, UserId};
 use serde::Deserialize;
 
-use super::cookies::{self, Client};
+use super::cookies;
 use super::dashboard::org_name;
 use super::frame::{Done, Frame, Section};
 use super::page::{Failure, RoleOption, When, render, role_label, role_options};
+use crate::accounts::RequestContext;
 use crate::accounts::{self, AccountError};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission, Tenant};
@@ -191,7 +192,7 @@ pub(crate) async fn invite(
     State(app): State<AppState>,
     caller: Caller,
     tenant: Tenant,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<InviteForm>,
 ) -> Result<Response, Failure> {
     let role = parse_role(&form.role);
@@ -242,7 +243,7 @@ pub(crate) async fn change_role(
     State(app): State<AppState>,
     caller: Caller,
     tenant: Tenant,
-    Client(context): Client,
+    context: RequestContext,
     Path(user): Path<String>,
     Form(form): Form<RoleForm>,
 ) -> Result<Response, Failure> {
@@ -264,7 +265,7 @@ pub(crate) async fn remove(
     State(app): State<AppState>,
     caller: Caller,
     tenant: Tenant,
-    Client(context): Client,
+    context: RequestContext,
     Path(user): Path<String>,
 ) -> Result<Response, Failure> {
     let result = match member_id(&user) {
@@ -285,7 +286,7 @@ pub(crate) async fn revoke_invitation(
     State(app): State<AppState>,
     caller: Caller,
     tenant: Tenant,
-    Client(context): Client,
+    context: RequestContext,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     match accounts::revoke_invitation(&app, &context, &tenant, &caller.user.id, &id).await {

@@ -8,10 +8,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::cookies::{self, Client};
+use super::cookies;
 use super::frame::{Done, Frame, Section};
 use super::page::{Failure, render, role_label};
 use crate::accounts;
+use crate::accounts::RequestContext;
 use crate::app::AppState;
 use crate::auth::{Caller, Permission, Tenant};
 
@@ -83,7 +84,7 @@ pub(crate) async fn delete(
     State(app): State<AppState>,
     caller: Caller,
     tenant: Tenant,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<DeleteForm>,
 ) -> Result<Response, Failure> {
     let name = tenant

@@ -8,9 +8,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
-use super::cookies::{self, Client};
+use super::cookies;
 use super::frame::{Done, Frame};
 use super::page::{Failure, Message, render};
+use crate::accounts::RequestContext;
 use crate::accounts::{self, AccountError, SignUp};
 use crate::app::AppState;
 use crate::auth::Caller;
@@ -77,7 +78,7 @@ pub(crate) async fn sign_up(
     State(app): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<SignUpForm>,
 ) -> Result<Response, Failure> {
     cookies::check_form(&app, &jar, &headers, &form.csrf)?;
@@ -173,7 +174,7 @@ pub(crate) async fn sign_in(
     State(app): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<SignInForm>,
 ) -> Result<Response, Failure> {
     cookies::check_form(&app, &jar, &headers, &form.csrf)?;
@@ -202,7 +203,7 @@ pub(crate) async fn sign_out(
     State(app): State<AppState>,
     caller: Caller,
     jar: CookieJar,
-    Client(context): Client,
+    context: RequestContext,
 ) -> Result<Response, Failure> {
     accounts::sign_out(&app, &context, &caller).await?;
     let jar = cookies::clear_session(&app, jar);
@@ -219,7 +220,7 @@ pub(crate) struct TokenQuery {
 /// `GET /verify?token=`: confirms the address the link was sent to.
 pub(crate) async fn verify(
     State(app): State<AppState>,
-    Client(context): Client,
+    context: RequestContext,
     Query(query): Query<TokenQuery>,
 ) -> Result<Response, Failure> {
     match accounts::verify_email(&app, &context, &query.token).await {
@@ -283,7 +284,7 @@ pub(crate) async fn forgot(
     State(app): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<ForgotForm>,
 ) -> Result<Response, Failure> {
     cookies::check_form(&app, &jar, &headers, &form.csrf)?;
@@ -349,7 +350,7 @@ pub(crate) async fn reset(
     State(app): State<AppState>,
     jar: CookieJar,
     headers: HeaderMap,
-    Client(context): Client,
+    context: RequestContext,
     Form(form): Form<ResetForm>,
 ) -> Result<Response, Failure> {
     cookies::check_form(&app, &jar, &headers, &form.csrf)?;

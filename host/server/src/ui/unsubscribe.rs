@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::cookies::Client;
 use super::frame::Frame;
 use super::page::{Failure, Message, render};
+use crate::accounts::RequestContext;
 use crate::accounts::{self, AccountError};
 use crate::app::AppState;
 
@@ -46,7 +46,7 @@ pub(crate) async fn show(Query(link): Query<Link>) -> Response {
 /// `POST /unsubscribe`.
 pub(crate) async fn confirm(
     State(app): State<AppState>,
-    Client(context): Client,
+    context: RequestContext,
     Form(link): Form<Link>,
 ) -> Result<Response, Failure> {
     match accounts::unsubscribe(&app, &context, &link.user, &link.signature).await {
