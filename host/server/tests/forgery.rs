@@ -22,14 +22,15 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The shop's owner.
+async fn owner(shop: &Shop) -> chatter_model::User {
+    let found = shop.store.user_by_email(OWNER_EMAIL).await.unwrap();
+    found.expect("every test shop has its owner")
+}
+
 /// A session of the shop's owner made directly in the store: its cookie and CSRF token.
 async fn owner_session(shop: &Shop, expires_in_ms: i64) -> (String, String) {
-    let owner = shop
-        .store
-        .user_by_email(OWNER_EMAIL)
-        .await
-        .unwrap()
-        .unwrap();
+    let owner = owner(&shop).await;
     common::session(
         &shop.store,
         &owner.id,
@@ -40,12 +41,7 @@ async fn owner_session(shop: &Shop, expires_in_ms: i64) -> (String, String) {
 }
 
 async fn marketing(shop: &Shop) -> bool {
-    let owner = shop
-        .store
-        .user_by_email(OWNER_EMAIL)
-        .await
-        .unwrap()
-        .unwrap();
+    let owner = owner(&shop).await;
     owner.marketing_opt_in
 }
 
@@ -165,12 +161,7 @@ async fn expired_sessions_and_expired_or_revoked_tokens_are_refused() {
             .starts_with("/sign-in?next=")
     );
 
-    let owner = shop
-        .store
-        .user_by_email(OWNER_EMAIL)
-        .await
-        .unwrap()
-        .unwrap();
+    let owner = owner(&shop).await;
     let old = secret::new_secret(secret::API_TOKEN_PREFIX).unwrap();
     shop.store
         .put_api_token(
@@ -276,12 +267,7 @@ async fn a_tampered_unsubscribe_link_does_nothing() {
     let mut opted_in = victim.clone();
     opted_in.marketing_opt_in = true;
     shop.store.put_user(&opted_in).await.unwrap();
-    let owner = shop
-        .store
-        .user_by_email(OWNER_EMAIL)
-        .await
-        .unwrap()
-        .unwrap();
+    let owner = owner(&shop).await;
     let key = shop.store.server_secret().await.unwrap();
     let owners_signature = secret::sign(&key, &format!("unsubscribe:{}", owner.id));
 
