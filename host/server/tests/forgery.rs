@@ -30,7 +30,7 @@ async fn owner(shop: &Shop) -> chatter_model::User {
 
 /// A session of the shop's owner made directly in the store: its cookie and CSRF token.
 async fn owner_session(shop: &Shop, expires_in_ms: i64) -> (String, String) {
-    let owner = owner(&shop).await;
+    let owner = owner(shop).await;
     common::session(
         &shop.store,
         &owner.id,
@@ -41,7 +41,7 @@ async fn owner_session(shop: &Shop, expires_in_ms: i64) -> (String, String) {
 }
 
 async fn marketing(shop: &Shop) -> bool {
-    let owner = owner(&shop).await;
+    let owner = owner(shop).await;
     owner.marketing_opt_in
 }
 
