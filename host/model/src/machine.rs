@@ -103,6 +103,13 @@ pub struct Machine {
     /// Which data items its derived state reads, where its driver's types do not say.
     #[serde(default, skip_serializing_if = "SignalMapping::is_empty")]
     pub signals: SignalMapping,
+    /// The cell or department it stands in, by which dashboards filter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// How many parts it should make a day (in the organization's time zone); dashboards show
+    /// today's count against it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_part_goal: Option<u64>,
 }
 
 /// How a machine's observations reach the host.

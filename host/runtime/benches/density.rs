@@ -193,6 +193,8 @@ fn fixture(plugin: &LoadedPlugin, driver: &str, i: usize) -> (Machine, InstanceC
         enabled: true,
         feed: Default::default(),
         signals: Default::default(),
+        group: None,
+        daily_part_goal: None,
     };
     let mut given = BTreeMap::new();
     if plugin.manifest.config.contains_key("seed") {

@@ -816,6 +816,8 @@ fn machine(driver: &str) -> Machine {
         enabled: true,
         feed: Default::default(),
         signals: Default::default(),
+        group: None,
+        daily_part_goal: None,
     }
 }
 

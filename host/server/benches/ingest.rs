@@ -268,6 +268,8 @@ async fn wasm_decode(log: &[u8], devices: &str, expected: u64) -> Duration {
             enabled: true,
             feed: Default::default(),
             signals: Default::default(),
+            group: None,
+            daily_part_goal: None,
         };
         let mut context = InstanceContext::for_machine(machine.org.clone(), machine.id.clone());
         context.config = plugin.manifest.resolve_config(&machine.config).unwrap();

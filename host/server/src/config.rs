@@ -257,6 +257,12 @@ pub struct MachineSection {
     /// Which data items its timeline reads, where its driver's types do not say.
     #[serde(default)]
     pub signals: SignalMapping,
+    /// The cell or department it stands in.
+    #[serde(default)]
+    pub group: Option<String>,
+    /// How many parts it should make a day.
+    #[serde(default)]
+    pub daily_part_goal: Option<u64>,
 }
 
 fn default_poll_interval_ms() -> u32 {

@@ -77,6 +77,8 @@ pub async fn serve(
             enabled,
             feed: section.feed,
             signals: section.signals.clone(),
+            group: section.group.clone(),
+            daily_part_goal: section.daily_part_goal,
         };
         store
             .put_machine(&machine)

@@ -28,6 +28,8 @@ async fn org_with_history(store: &SledStore, id: &str, retention: Retention) -> 
         enabled: true,
         feed: Default::default(),
         signals: Default::default(),
+        group: None,
+        daily_part_goal: None,
     };
     store.put_machine(&machine).await.unwrap();
     // One batch a day for ten days, and a day-long interval each day.

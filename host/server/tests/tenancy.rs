@@ -384,6 +384,8 @@ async fn other_organization(store: &SledStore) -> Other {
             enabled: false,
             feed: chatter_model::Feed::Edge,
             signals: Default::default(),
+            group: None,
+            daily_part_goal: None,
         })
         .await
         .unwrap();

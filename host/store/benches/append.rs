@@ -157,6 +157,8 @@ fn machine(org: &OrgId, id: &MachineId) -> Machine {
         enabled: true,
         feed: Default::default(),
         signals: Default::default(),
+        group: None,
+        daily_part_goal: None,
     }
 }
 

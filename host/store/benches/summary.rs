@@ -122,6 +122,8 @@ fn machine(org: &OrgId, n: usize) -> Machine {
         enabled: true,
         feed: Default::default(),
         signals: Default::default(),
+        group: None,
+        daily_part_goal: None,
     }
 }
 

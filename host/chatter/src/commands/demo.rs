@@ -29,14 +29,19 @@ pub struct DemoArgs {
     seed: u64,
 }
 
-const MODELS: [&str; 6] = [
-    "Haas VF-2",
-    "Okuma MULTUS U3000",
-    "Mazak QTN 300",
-    "Hurco VMX24",
-    "DMG Mori NLX 2500",
-    "Haas ST-20",
+/// The demo's machine models, each with the cell it stands in.
+const MODELS: [(&str, &str); 6] = [
+    ("Haas VF-2", MILLING),
+    ("Okuma MULTUS U3000", TURNING),
+    ("Mazak QTN 300", TURNING),
+    ("Hurco VMX24", MILLING),
+    ("DMG Mori NLX 2500", TURNING),
+    ("Haas ST-20", TURNING),
 ];
+const MILLING: &str = "Milling cell";
+const TURNING: &str = "Turning cell";
+/// Every demo machine's daily goal: about what a simulated machine makes in a day at 60x.
+const DEMO_DAILY_GOAL: u64 = 400;
 
 pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     let temporary = match &args.data {
@@ -106,7 +111,7 @@ fn remove_temporary(folder: tempfile::TempDir) {
 fn demo_config(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfig> {
     let machines = (1..=args.machines)
         .map(|n| {
-            let model = MODELS[(n as usize - 1) % MODELS.len()];
+            let (model, cell) = MODELS[(n as usize - 1) % MODELS.len()];
             Ok(MachineSection {
                 id: MachineId::new(format!("machine-{n}"))?,
                 name: format!("{model} #{n}"),
@@ -119,6 +124,8 @@ fn demo_config(args: &DemoArgs, data_dir: PathBuf) -> anyhow::Result<ServerConfi
                 endpoints: Vec::new(),
                 feed: Default::default(),
                 signals: Default::default(),
+                group: Some(cell.to_owned()),
+                daily_part_goal: Some(DEMO_DAILY_GOAL),
             })
         })
         .collect::<anyhow::Result<Vec<_>>>()?;

@@ -64,6 +64,8 @@ pub fn machine(id: &str, driver: &str) -> Machine {
         enabled: true,
         feed: Default::default(),
         signals: Default::default(),
+        group: None,
+        daily_part_goal: None,
     }
 }
 

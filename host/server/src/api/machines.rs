@@ -36,6 +36,8 @@ struct MachineSummary {
     driver: PluginId,
     feed: Feed,
     enabled: bool,
+    group: Option<String>,
+    daily_part_goal: Option<u64>,
     status: MachineStatus,
     last_update_ms: Option<i64>,
     driver_status: Option<DriverStatus>,
@@ -56,6 +58,8 @@ pub(super) async fn list(
                 driver_status: live.driver.map(|d| d.status),
                 enabled: machine.enabled,
                 feed: machine.feed,
+                group: machine.group,
+                daily_part_goal: machine.daily_part_goal,
                 id: machine.id,
                 name: machine.name,
                 driver: machine.driver,
@@ -77,6 +81,8 @@ struct MachineDetail {
     config: BTreeMap<String, String>,
     poll_interval_ms: u32,
     signals: SignalMapping,
+    group: Option<String>,
+    daily_part_goal: Option<u64>,
     status: MachineStatus,
     /// Since when it has had its status, its open cycle and its active alarms.
     state: Option<Current>,
@@ -102,6 +108,8 @@ impl MachineDetail {
             config: machine.config,
             poll_interval_ms: machine.poll_interval_ms,
             signals: machine.signals,
+            group: machine.group,
+            daily_part_goal: machine.daily_part_goal,
             status: live.status.unwrap_or(MachineStatus::Offline),
             state: live.current,
             last_update_ms: live.last_update_ms,
@@ -136,6 +144,8 @@ pub(super) struct MachineInput {
     enabled: Option<bool>,
     feed: Option<Feed>,
     signals: Option<SignalMapping>,
+    group: Option<String>,
+    daily_part_goal: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -335,7 +345,40 @@ fn machine_from(tenant: &Tenant, id: &str, input: MachineInput) -> Result<Machin
         enabled: input.enabled.unwrap_or(true),
         feed: input.feed.unwrap_or_default(),
         signals: input.signals.unwrap_or_default(),
+        group: group_from(input.group).map_err(invalid)?,
+        daily_part_goal: goal_from(input.daily_part_goal).map_err(invalid)?,
     })
+}
+
+/// Longest group name, in characters.
+const MAX_GROUP: usize = 64;
+
+/// A group name, trimmed; blank means none.
+fn group_from(group: Option<String>) -> Result<Option<String>, String> {
+    let Some(group) = group.map(|group| group.trim().to_owned()) else {
+        return Ok(None);
+    };
+    if group.is_empty() {
+        return Ok(None);
+    }
+    if group.chars().count() > MAX_GROUP || group.chars().any(char::is_control) {
+        return Err(format!(
+            "group: `{group}` is not a group name (at most {MAX_GROUP} characters, no control characters)"
+        ));
+    }
+    Ok(Some(group))
+}
+
+/// Most parts a day a goal may name.
+const MAX_DAILY_GOAL: u64 = 1_000_000;
+
+fn goal_from(goal: Option<u64>) -> Result<Option<u64>, String> {
+    match goal {
+        Some(goal) if goal == 0 || goal > MAX_DAILY_GOAL => Err(format!(
+            "daily_part_goal: {goal} is outside 1–{MAX_DAILY_GOAL}"
+        )),
+        goal => Ok(goal),
+    }
 }
 
 /// Configuration values as the plugin schema reads them: text, with numbers and booleans in

@@ -107,6 +107,8 @@ pub async fn serve(setup: ShopSetup) -> Shop {
             endpoints: Vec::new(),
             feed: Default::default(),
             signals: Default::default(),
+            group: None,
+            daily_part_goal: None,
         })
         .collect();
     if let Some(zone) = setup.time_zone {
@@ -175,6 +177,8 @@ pub async fn serve(setup: ShopSetup) -> Shop {
         enabled: true,
         feed: Default::default(),
         signals: Default::default(),
+        group: None,
+        daily_part_goal: None,
     };
     store.put_machine(&secret).await.unwrap();
 

@@ -35,6 +35,8 @@ pub fn machine(org: &str, id: &str) -> Machine {
         enabled: true,
         feed: Default::default(),
         signals: Default::default(),
+        group: None,
+        daily_part_goal: None,
     }
 }
 
