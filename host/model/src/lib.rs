@@ -25,4 +25,4 @@ pub use observation::{
     StoredObservation, Timestamp, Value, now_ms,
 };
 pub use status::MachineStatus;
-pub use token::DeviceToken;
+pub use token::{DeviceKind, DeviceToken};

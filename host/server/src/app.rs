@@ -65,6 +65,15 @@ impl WebSettings {
         }
     }
 
+    /// The cookie a wall display keeps its display token in.
+    pub fn display_cookie(&self) -> &'static str {
+        if self.secure {
+            "__Host-chatter_display"
+        } else {
+            "chatter_display"
+        }
+    }
+
     /// An absolute link to `path` (which starts with `/`).
     pub fn link(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)

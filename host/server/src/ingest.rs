@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use chatter_derive::{Current, Derived, Deriver, DeriverState};
 use chatter_model::{
+    PartCount,
     COLLECTION_STOPPED, DataItem, Machine, MachineId, MachineStatus, Observation, OrgId,
     StoredObservation, Value,
 };
@@ -227,11 +228,12 @@ impl Ingest {
                 observation,
             })
             .collect();
-        self.apply(org, machine, entry, &stored).await;
+        let new_parts = self.apply(org, machine, entry, &stored).await;
         self.live.apply(
             org,
             machine,
             &stored,
+            &new_parts,
             chatter_model::now_ms(),
             entry.deriver.current(),
         );
@@ -239,23 +241,27 @@ impl Ingest {
 
     /// Applies stored observations to the deriver and stores what it closed, or its snapshot
     /// when it has gone long without. A failure to store them does not fail the batch, which is
-    /// durable already: the records stay pending and go with the next save.
+    /// durable already: the records stay pending and go with the next save. Returns the part
+    /// counts the batch added.
     async fn apply(
         &self,
         org: &OrgId,
         machine: &MachineId,
         entry: &mut MachineDeriver,
         stored: &[StoredObservation],
-    ) {
+    ) -> Vec<PartCount> {
         let MachineDeriver {
             deriver, derived, ..
         } = entry;
+        let parts_before = derived.parts.len();
         deriver.apply(stored, derived);
+        let new_parts = derived.parts[parts_before..].to_vec();
         entry.unsaved += stored.len() as u64;
         let due = !entry.derived.is_empty() || entry.unsaved >= SNAPSHOT_EVERY;
         if due && let Err(error) = self.save(org, machine, entry).await {
             tracing::error!(%org, %machine, %error, "derived data not stored; retrying with the next batch");
         }
+        new_parts
     }
 
     /// Stores the deriver's closed records and snapshot together.

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod config;
 mod error;
 pub mod fleet;
+pub mod floor;
 pub mod ingest;
 pub mod live;
 pub mod mail;

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use chatter_derive::Current;
-use chatter_model::{DataItem, MachineId, MachineStatus, OrgId, StoredObservation};
+use chatter_model::{
+    DataItem, MachineId, MachineStatus, OrgId, PartCount, StoredObservation, Timestamp,
+};
 use chatter_runtime::DriverHealth;
 use serde::Serialize;
 use tokio::sync::broadcast;
@@ -25,6 +27,33 @@ pub struct MachineLive {
     pub last_update_ms: Option<i64>,
     /// Its driver's health.
     pub driver: Option<DriverHealth>,
+    /// Its parts of the organization's current day, once someone has asked (see
+    /// [`crate::floor`]); kept current as parts are counted.
+    #[serde(skip)]
+    pub parts_today: Option<DayParts>,
+}
+
+/// The parts a machine made in one day of its organization's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DayParts {
+    /// The day's start, in nanoseconds since the Unix epoch.
+    pub from: Timestamp,
+    /// Its end (exclusive).
+    pub to: Timestamp,
+    /// Parts counted in it.
+    pub parts: u64,
+    /// When the count was last read from the store, in milliseconds since the Unix epoch.
+    pub counted_at_ms: i64,
+}
+
+impl DayParts {
+    fn add(&mut self, counts: &[PartCount]) {
+        self.parts += counts
+            .iter()
+            .filter(|count| (self.from..self.to).contains(&count.at))
+            .map(|count| count.parts)
+            .sum::<u64>();
+    }
 }
 
 impl MachineLive {
@@ -73,7 +102,17 @@ impl Default for LiveState {
 impl LiveState {
     /// A machine's live state.
     pub fn get(&self, org: &OrgId, machine: &MachineId) -> Option<MachineLive> {
-        self.read().get(&(org.clone(), machine.clone())).cloned()
+        self.machines().get(&(org.clone(), machine.clone())).cloned()
+    }
+
+    /// What `read` takes from a machine's live state, without copying the rest of it.
+    pub fn read<R>(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        read: impl FnOnce(&MachineLive) -> R,
+    ) -> Option<R> {
+        self.machines().get(&(org.clone(), machine.clone())).map(read)
     }
 
     /// Subscribes to changes of every organization's machines; filter by `LiveEvent::org`.
@@ -107,16 +146,21 @@ impl LiveState {
         self.update(org, machine, |live| live.data_items = items);
     }
 
-    /// Applies a stored batch with the derived state after it, and broadcasts the new status.
+    /// Applies a stored batch with the part counts and derived state after it, and broadcasts
+    /// the new status.
     pub fn apply(
         &self,
         org: &OrgId,
         machine: &MachineId,
         batch: &[StoredObservation],
+        new_parts: &[PartCount],
         now_ms: i64,
         current: Current,
     ) {
         self.update(org, machine, |live| {
+            if let Some(today) = &mut live.parts_today {
+                today.add(new_parts);
+            }
             // Newest first, so each data item is cloned once however often a batch repeats it.
             let mut seen = std::collections::HashSet::new();
             for stored in batch.iter().rev() {
@@ -128,6 +172,14 @@ impl LiveState {
             live.last_update_ms = Some(now_ms);
             live.set_current(current);
         });
+    }
+
+    /// Records a machine's part count for a day, read from the store; parts counted from now on
+    /// are added to it. Nothing is broadcast: the count was already true.
+    pub fn set_parts_today(&self, org: &OrgId, machine: &MachineId, day: DayParts) {
+        if let Some(live) = self.write().get_mut(&(org.clone(), machine.clone())) {
+            live.parts_today = Some(day);
+        }
     }
 
     /// Records a driver's health.
@@ -162,7 +214,7 @@ impl LiveState {
         let _ = self.events.send(event);
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Key, MachineLive>> {
+    fn machines(&self) -> std::sync::RwLockReadGuard<'_, HashMap<Key, MachineLive>> {
         self.machines
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

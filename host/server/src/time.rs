@@ -59,6 +59,19 @@ pub fn start_of_day(at: Timestamp, zone: &TimeZone) -> Result<Timestamp, String>
     nanos(&zoned.start_of_day().map_err(|e| e.to_string())?)
 }
 
+/// The day of `zone` holding `at`: its start and the next day's start (23 to 25 hours later
+/// across daylight-saving changes).
+pub fn day_of(at: Timestamp, zone: &TimeZone) -> Result<(Timestamp, Timestamp), String> {
+    let start = to_zoned(at, zone)?
+        .start_of_day()
+        .map_err(|e| e.to_string())?;
+    let end = start
+        .tomorrow()
+        .and_then(|day| day.start_of_day())
+        .map_err(|e| e.to_string())?;
+    Ok((nanos(&start)?, nanos(&end)?))
+}
+
 /// The starts of the days of `zone` from the one holding `from` up to `to`, followed by `to`:
 /// consecutive pairs are the days (the first and last clipped to the range). Days are 23 or 25
 /// hours long across daylight-saving changes.

@@ -267,6 +267,7 @@ async fn refused_requests_say_why_and_store_nothing() {
     // organization's token cannot reach the other's machine of the same id.
     let foreign = "chd_foreign-token";
     let record = DeviceToken {
+        kind: chatter_model::DeviceKind::Edge,
         id: "foreign0".into(),
         org: OrgId::new("other").unwrap(),
         name: "theirs".into(),

@@ -413,6 +413,7 @@ async fn other_organization(store: &SledStore) -> Other {
         .put_device_token(
             &device.hash,
             &DeviceToken {
+                kind: chatter_model::DeviceKind::Edge,
                 id: device.public_id.clone(),
                 org: org.clone(),
                 name: "Umbrella edge".into(),
@@ -526,6 +527,7 @@ async fn acme_callers(store: &SledStore) -> Vec<Caller> {
         .put_device_token(
             &device.hash,
             &DeviceToken {
+                kind: chatter_model::DeviceKind::Edge,
                 id: device.public_id,
                 org: acme,
                 name: "Acme edge".into(),

@@ -93,6 +93,7 @@ fn link(user: &str) -> EmailLink {
 
 fn device_token(org: &str, name: &str) -> DeviceToken {
     DeviceToken {
+        kind: chatter_model::DeviceKind::Edge,
         id: format!("dev-{name}"),
         org: org_id(org),
         name: name.to_owned(),

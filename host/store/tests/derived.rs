@@ -338,6 +338,7 @@ async fn device_tokens_are_found_by_hash_and_listed_per_organization() {
         org_id("acme"),
     );
     let token = |org: &str, id: &str, at| DeviceToken {
+        kind: chatter_model::DeviceKind::Edge,
         id: id.into(),
         org: org_id(org),
         name: format!("edge {id}"),

@@ -3,6 +3,7 @@
 //! and the JSON API. Each operation checks what it needs, records an audit event and sends the
 //! e-mail it implies.
 
+mod devices;
 mod members;
 mod messages;
 pub mod operator;
@@ -10,6 +11,7 @@ mod privacy;
 mod sign;
 mod tokens;
 
+pub use devices::{create_device_token, revoke_device_token};
 pub use members::{
     accept_invitation, change_role, create_organization, delete_organization, invite,
     remove_member, revoke_invitation, switch_organization,

@@ -16,13 +16,13 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chatter_model::{DataItem, DeviceToken, Feed, MachineId, Observation, Value};
+use chatter_model::{DataItem, DeviceKind, DeviceToken, Feed, MachineId, Observation, Value};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-use crate::accounts::{Audit, RequestContext};
+use crate::accounts::{self, RequestContext};
 use crate::app::AppState;
-use crate::auth::{Actor, Tenant, secret};
+use crate::auth::{Actor, Tenant};
 use crate::error::ApiError;
 use crate::time;
 
@@ -89,6 +89,8 @@ impl RateLimiter {
 #[serde(deny_unknown_fields)]
 pub(super) struct NewToken {
     name: String,
+    #[serde(default)]
+    kind: DeviceKind,
 }
 
 #[derive(Serialize)]
@@ -107,49 +109,9 @@ pub(super) async fn create_token(
     body: Result<Json<NewToken>, axum::extract::rejection::JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Json(input) = body.map_err(super::machines::invalid_body)?;
-    let name = input.name.trim();
-    if name.is_empty() || name.len() > 100 {
-        return Err(ApiError::unprocessable(
-            "invalid_token",
-            "name: give the token a name of 1–100 characters",
-        ));
-    }
-    let new = secret::new_secret(secret::DEVICE_TOKEN_PREFIX).map_err(ApiError::internal)?;
-    let record = DeviceToken {
-        id: new.public_id,
-        org: tenant.org().clone(),
-        name: name.to_owned(),
-        created_at_ms: chatter_model::now_ms(),
-        revoked_at_ms: None,
-    };
-    tenant
-        .store()
-        .put_device_token(&new.hash, record.clone())
-        .await?;
-    audit_token(&app, &context, &tenant, "device_token.create", &record).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedToken {
-            token: new.secret,
-            record,
-        }),
-    ))
-}
-
-async fn audit_token(
-    app: &AppState,
-    context: &RequestContext,
-    tenant: &Tenant,
-    action: &str,
-    record: &DeviceToken,
-) -> Result<(), ApiError> {
-    let mut audit = Audit::new(action, context)
-        .org(tenant.org())
-        .detail("token", &record.id);
-    if let Some(user) = tenant.user() {
-        audit = audit.actor(user);
-    }
-    Ok(audit.record(app).await?)
+    let (token, record) =
+        accounts::create_device_token(&app, &context, &tenant, &input.name, input.kind).await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { token, record })))
 }
 
 /// `GET /api/v1/device-tokens`: the organization's device tokens (never the tokens themselves).
@@ -171,21 +133,7 @@ pub(super) async fn revoke_token(
     context: RequestContext,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let tokens = tenant.store().device_tokens().await?;
-    let Some((hash, mut record)) = tokens.into_iter().find(|(_, t)| t.id == id) else {
-        return Err(ApiError::not_found(
-            "token_not_found",
-            format!("no device token `{id}` in this organization"),
-        ));
-    };
-    if record.revoked_at_ms.is_none() {
-        record.revoked_at_ms = Some(chatter_model::now_ms());
-        tenant
-            .store()
-            .put_device_token(&hash, record.clone())
-            .await?;
-        audit_token(&app, &context, &tenant, "device_token.revoke", &record).await?;
-    }
+    accounts::revoke_device_token(&app, &context, &tenant, &id, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

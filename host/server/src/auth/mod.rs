@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
-use chatter_model::{ApiToken, Role, Session, User};
+use chatter_model::{ApiToken, DeviceKind, DeviceToken, Role, Session, User};
 
 use crate::app::AppState;
 use crate::error::ApiError;
@@ -49,6 +49,9 @@ pub enum Access {
     Org(Permission),
     /// An edge connector with a device token.
     Device,
+    /// Read-only views of the shop floor: a wall display with its display token, or a member
+    /// who may read machines.
+    Display,
 }
 
 /// A signed-in user, as account routes see them.
@@ -157,7 +160,10 @@ pub async fn authorize(
     request: Request,
     next: Next,
 ) -> Response {
-    let is_api = request.uri().path().starts_with("/api/");
+    // The floor screens' data answers scripts, like the API: a status, never a redirect.
+    let is_api = ["/api/", "/floor/"]
+        .iter()
+        .any(|prefix| request.uri().path().starts_with(prefix));
     let wants_page = !is_api && request.method() == Method::GET;
     let target = request
         .uri()
@@ -165,6 +171,10 @@ pub async fn authorize(
         .map_or_else(|| "/".to_owned(), ToString::to_string);
     match admit(&app, access, request).await {
         Ok(request) => next.run(request).await,
+        // A wall display is connected with its code, not signed in.
+        Err(Refusal::Unauthenticated(_, _)) if wants_page && access == Access::Display => {
+            Redirect::to(crate::ui::DISPLAY_CONNECT_PATH).into_response()
+        }
         Err(Refusal::Unauthenticated(_, _)) if wants_page => {
             let next = url_escape(&target);
             Redirect::to(&format!("/sign-in?next={next}")).into_response()
@@ -194,6 +204,11 @@ async fn admit(app: &AppState, access: Access, request: Request) -> Result<Reque
             parts.extensions.insert(tenant);
             body
         }
+        (Credentials::Display(token), Access::Display) => {
+            let tenant = display_tenant(app, token).await?;
+            parts.extensions.insert(tenant);
+            body
+        }
         (Credentials::Device(_), _) => {
             return Err(Refusal::Forbidden(
                 "device_token_not_allowed",
@@ -206,7 +221,7 @@ async fn admit(app: &AppState, access: Access, request: Request) -> Result<Reque
                 "send `Authorization: Bearer chd_…` with a device token".into(),
             ));
         }
-        (Credentials::None, _) => {
+        (Credentials::None | Credentials::Display(_), _) => {
             return Err(Refusal::Unauthenticated(
                 "not_signed_in",
                 "sign in, or send `Authorization: Bearer cht_…` with a personal API token".into(),
@@ -233,7 +248,12 @@ async fn insert_caller(
     caller: Caller,
     parts: &mut Parts,
 ) -> Result<(), Refusal> {
-    if let Access::Org(permission) = access {
+    let needs = match access {
+        Access::Org(permission) => Some(permission),
+        Access::Display => Some(Permission::ReadMachines),
+        Access::Public | Access::SignedIn | Access::Device => None,
+    };
+    if let Some(permission) = needs {
         let tenant = user_tenant(app, &caller).await?;
         if !tenant.can(permission) {
             return Err(Refusal::Forbidden(
@@ -251,12 +271,14 @@ async fn insert_caller(
     Ok(())
 }
 
-/// The credentials a request carries, unchecked.
+/// The credentials a request carries, unchecked. A user's session wins over a display's
+/// cookie, so a member opening the wall display in their own browser is themselves.
 enum Credentials {
     None,
     Session(String),
     ApiToken(String),
     Device(String),
+    Display(String),
 }
 
 fn credentials(headers: &HeaderMap, app: &AppState) -> Credentials {
@@ -275,11 +297,17 @@ fn credentials(headers: &HeaderMap, app: &AppState) -> Credentials {
         };
     }
     let jar = CookieJar::from_headers(headers);
-    match jar.get(app.web.session_cookie()) {
-        Some(cookie) if !cookie.value().is_empty() => {
-            Credentials::Session(cookie.value().to_owned())
-        }
-        _ => Credentials::None,
+    let cookie = |name| {
+        jar.get(name)
+            .map(|cookie| cookie.value().to_owned())
+            .filter(|value| !value.is_empty())
+    };
+    if let Some(session) = cookie(app.web.session_cookie()) {
+        Credentials::Session(session)
+    } else if let Some(display) = cookie(app.web.display_cookie()) {
+        Credentials::Display(display)
+    } else {
+        Credentials::None
     }
 }
 
@@ -371,15 +399,53 @@ async fn device_tenant(app: &AppState, token: &str) -> Result<Tenant, Refusal> {
             "the device token is unknown or revoked".into(),
         )
     };
-    let record = app
-        .data
-        .device_token(&secret::hash(token))
+    let record = live_device_token(app, token, DeviceKind::Edge)
         .await?
-        .filter(|record| record.revoked_at_ms.is_none())
         .ok_or_else(invalid)?;
     let actor = Actor::Device { token: record.id };
     // A device token may only send observations, which members may.
     Ok(app.data.tenant(record.org, Role::Member, actor))
+}
+
+/// The organization a wall display's token shows, with a viewer's reach.
+async fn display_tenant(app: &AppState, token: &str) -> Result<Tenant, Refusal> {
+    let record = live_device_token(app, token, DeviceKind::Display)
+        .await?
+        .ok_or_else(|| {
+            Refusal::Unauthenticated(
+                "display_disconnected",
+                "this display's token is unknown or revoked: connect the display again".into(),
+            )
+        })?;
+    let actor = Actor::Device { token: record.id };
+    Ok(app.data.tenant(record.org, Role::Viewer, actor))
+}
+
+/// Whether `token` is a wall display's token that has not been revoked: what connecting a
+/// display checks before keeping it.
+pub async fn is_live_display_token(
+    app: &AppState,
+    token: &str,
+) -> Result<bool, chatter_store::StoreError> {
+    Ok(live_device_token(app, token, DeviceKind::Display)
+        .await?
+        .is_some())
+}
+
+/// The record of `token` if it is a device token of `kind` that has not been revoked.
+async fn live_device_token(
+    app: &AppState,
+    token: &str,
+    kind: DeviceKind,
+) -> Result<Option<DeviceToken>, chatter_store::StoreError> {
+    if !token.starts_with(secret::device_prefix(kind)) {
+        return Ok(None);
+    }
+    Ok(app
+        .data
+        .device_token(&secret::hash(token))
+        .await?
+        .filter(|record| record.kind == kind && record.revoked_at_ms.is_none()))
 }
 
 /// Checks that a browser's state-changing request carries its session's CSRF token, in the

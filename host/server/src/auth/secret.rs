@@ -8,10 +8,20 @@ use subtle::ConstantTimeEq as _;
 /// What personal API tokens start with, so a leaked one is recognizable (by secret scanners
 /// too).
 pub const API_TOKEN_PREFIX: &str = "cht_";
-/// What device tokens (edge connectors) start with.
+/// What device tokens of edge connectors start with.
 pub const DEVICE_TOKEN_PREFIX: &str = "chd_";
+/// What device tokens of wall displays start with.
+pub const DISPLAY_TOKEN_PREFIX: &str = "chs_";
 /// How many hex characters after the prefix make a token's public id.
 const PUBLIC_ID_LEN: usize = 8;
+
+/// What a device token of `kind` starts with.
+pub fn device_prefix(kind: chatter_model::DeviceKind) -> &'static str {
+    match kind {
+        chatter_model::DeviceKind::Edge => DEVICE_TOKEN_PREFIX,
+        chatter_model::DeviceKind::Display => DISPLAY_TOKEN_PREFIX,
+    }
+}
 
 /// A new secret: `prefix` followed by 32 random bytes in hex.
 #[derive(Debug)]

@@ -96,7 +96,7 @@ pub enum Actor {
         /// The public id of the API token used, if one was.
         token: Option<String>,
     },
-    /// An edge connector, with a device token (its public id).
+    /// An edge connector or a wall display, with a device token (its public id).
     Device {
         /// The token's public id.
         token: String,

@@ -6,16 +6,17 @@ use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use chatter_model::{MachineStatus, OrgId};
-use chatter_runtime::DriverStatus;
+use chatter_model::OrgId;
 use serde::Deserialize;
 
 use super::cookies;
 use super::frame::{Done, Frame, Section, current_tenant};
-use super::page::{Failure, When, render};
+use super::floor_view::FloorView;
+use super::page::{Failure, render};
 use crate::accounts;
 use crate::accounts::RequestContext;
 use crate::app::AppState;
+use crate::floor;
 use crate::auth::{Caller, Permission, Tenant};
 
 #[derive(Template)]
@@ -23,19 +24,9 @@ use crate::auth::{Caller, Permission, Tenant};
 struct DashboardPage {
     frame: Frame,
     org_name: String,
-    machines: Vec<MachineRow>,
-}
-
-/// A machine in the dashboard's table.
-struct MachineRow {
-    id: String,
-    name: String,
-    /// As the API names it (`running`, …), for the row's class and the script.
-    status: &'static str,
-    /// As shown.
-    status_label: &'static str,
-    driver: String,
-    last_update: Option<When>,
+    floor: FloorView,
+    /// Whether the caller may add and set up machines.
+    can_operate: bool,
 }
 
 #[derive(Template)]
@@ -47,12 +38,21 @@ struct NewOrganizationPage {
     name: String,
 }
 
+/// `?state=…&group=…`: which tiles the dashboard shows.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Filters {
+    state: Option<String>,
+    group: Option<String>,
+}
+
 /// `GET /`: the current organization's machines, or a way to create one for a user who has
 /// none.
 pub(crate) async fn show(
     State(app): State<AppState>,
     caller: Caller,
     Query(done): Query<Done>,
+    Query(filters): Query<Filters>,
 ) -> Result<Response, Failure> {
     let Some(tenant) = current_tenant(&app, &caller).await? else {
         let frame = Frame::signed_in(&app, &caller, "Welcome", Section::Dashboard)
@@ -68,10 +68,12 @@ pub(crate) async fn show(
     let frame = Frame::signed_in(&app, &caller, "Machines", Section::Dashboard)
         .await?
         .done(&done);
+    let tiles = floor::tiles(&app, &tenant).await?;
     let page = DashboardPage {
         frame,
         org_name: org_name(&tenant).await?,
-        machines: machines(&app, &tenant).await?,
+        floor: FloorView::new(tiles, filters.state, filters.group),
+        can_operate: tenant.can(Permission::OperateMachines),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -83,59 +85,6 @@ pub(crate) async fn org_name(tenant: &Tenant) -> Result<String, Failure> {
         .organization()
         .await?
         .map_or_else(|| tenant.org().to_string(), |org| org.name))
-}
-
-async fn machines(app: &AppState, tenant: &Tenant) -> Result<Vec<MachineRow>, Failure> {
-    let mut rows: Vec<MachineRow> = tenant
-        .store()
-        .machines()
-        .await?
-        .into_iter()
-        .map(|machine| {
-            let live = app.live.get(tenant.org(), &machine.id).unwrap_or_default();
-            let status = live.status.unwrap_or(MachineStatus::Offline);
-            let driver = match (&live.driver, machine.enabled) {
-                (_, false) => "stopped".to_owned(),
-                (None, true) => "—".to_owned(),
-                (Some(health), true) => driver_label(&health.status),
-            };
-            MachineRow {
-                id: machine.id.to_string(),
-                name: machine.name,
-                status: status.as_str(),
-                status_label: status_label(status),
-                driver,
-                last_update: live.last_update_ms.map(When::at),
-            }
-        })
-        .collect();
-    rows.sort_by_key(|row| row.name.to_lowercase());
-    Ok(rows)
-}
-
-/// A machine status as shown, beside its color.
-fn status_label(status: MachineStatus) -> &'static str {
-    match status {
-        MachineStatus::Offline => "Offline",
-        MachineStatus::Alarm => "Alarm",
-        MachineStatus::Running => "Running",
-        MachineStatus::Paused => "Paused",
-        MachineStatus::Setup => "Setup",
-        MachineStatus::Idle => "Idle",
-    }
-}
-
-/// What a machine's driver is doing, as shown (the state's name, as the API and the script
-/// show it).
-fn driver_label(status: &DriverStatus) -> String {
-    match status {
-        DriverStatus::Starting => "starting",
-        DriverStatus::Running => "running",
-        DriverStatus::Retrying { .. } => "retrying",
-        DriverStatus::Restarting { .. } => "restarting",
-        DriverStatus::Quarantined { .. } => "quarantined",
-    }
-    .to_owned()
 }
 
 /// The new-organization form.

@@ -20,12 +20,15 @@ mod audit;
 mod cookies;
 mod dashboard;
 mod deletion;
+mod floor_feed;
+mod floor_view;
 mod frame;
 mod invitations;
 mod members;
 mod organization;
 mod page;
 mod sign;
+mod tv;
 mod unsubscribe;
 
 use axum::http::Method;
@@ -33,12 +36,15 @@ use axum::http::Method;
 use crate::auth::{Access, Permission};
 use crate::routes::{Route, route};
 
+pub(crate) use tv::CONNECT_PATH as DISPLAY_CONNECT_PATH;
+
 /// Every route of the web UI with who may open it.
 pub(crate) fn routes() -> Vec<Route> {
-    use Access::{Org, Public, SignedIn};
+    use Access::{Display, Org, Public, SignedIn};
     use Method as M;
     let read = Org(Permission::ReadMachines);
     let manage_members = Org(Permission::ManageMembers);
+    let manage_devices = Org(Permission::ManageDeviceTokens);
     vec![
         // Assets, compiled into the binary.
         route(M::GET, "/assets/app.css", Public, assets::stylesheet),
@@ -70,6 +76,20 @@ pub(crate) fn routes() -> Vec<Route> {
         route(M::POST, "/unsubscribe", Public, unsubscribe::confirm),
         // The dashboard and organizations.
         route(M::GET, "/", SignedIn, dashboard::show),
+        // Floor screens: the dashboard's and TV mode's live data, and wall displays.
+        route(M::GET, "/floor/tiles", Display, floor_feed::tiles),
+        route(M::GET, "/floor/events", Display, floor_feed::events),
+        route(M::GET, "/tv", Display, tv::show),
+        route(M::GET, "/tv/connect", Public, tv::connect_page),
+        route(M::POST, "/tv/connect", Public, tv::connect),
+        route(M::GET, "/displays", manage_devices, tv::displays),
+        route(M::POST, "/displays", manage_devices, tv::create_display),
+        route(
+            M::POST,
+            "/displays/{id}/revoke",
+            manage_devices,
+            tv::revoke_display,
+        ),
         route(
             M::POST,
             "/organizations",

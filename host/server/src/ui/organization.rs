@@ -27,6 +27,8 @@ struct OrganizationPage {
     members: usize,
     /// Whether the caller may delete it.
     can_delete: bool,
+    /// Whether the caller may connect and revoke wall displays.
+    can_manage_displays: bool,
     /// What the deletion form's confirmation held.
     confirm: String,
     /// What to type to confirm.
@@ -66,6 +68,7 @@ async fn page(
         time_zone,
         members: tenant.store().members().await?.len(),
         can_delete: tenant.can(Permission::ManageOrganization),
+        can_manage_displays: tenant.can(Permission::ManageDeviceTokens),
         confirm,
         confirm_hint,
     };
