@@ -136,7 +136,9 @@ pub async fn state(
 ) -> Result<TileState, StoreError> {
     let (mut state, counted) = app
         .live
-        .read(tenant.org(), machine, |live| (state_of(live), live.parts_today))
+        .read(tenant.org(), machine, |live| {
+            (state_of(live), live.parts_today)
+        })
         .unwrap_or_else(|| (state_of(&MachineLive::default()), None));
     state.parts_today = parts_today(app, tenant, machine, counted, &today.current()).await?;
     Ok(state)

@@ -13,8 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use chatter_derive::{Current, Derived, Deriver, DeriverState};
 use chatter_model::{
-    PartCount,
-    COLLECTION_STOPPED, DataItem, Machine, MachineId, MachineStatus, Observation, OrgId,
+    COLLECTION_STOPPED, DataItem, Machine, MachineId, MachineStatus, Observation, OrgId, PartCount,
     StoredObservation, Value,
 };
 use chatter_store::{Appended, DerivedRecords, Forwarded, Store, StoreError};

@@ -102,7 +102,9 @@ impl Default for LiveState {
 impl LiveState {
     /// A machine's live state.
     pub fn get(&self, org: &OrgId, machine: &MachineId) -> Option<MachineLive> {
-        self.machines().get(&(org.clone(), machine.clone())).cloned()
+        self.machines()
+            .get(&(org.clone(), machine.clone()))
+            .cloned()
     }
 
     /// What `read` takes from a machine's live state, without copying the rest of it.
@@ -112,7 +114,9 @@ impl LiveState {
         machine: &MachineId,
         read: impl FnOnce(&MachineLive) -> R,
     ) -> Option<R> {
-        self.machines().get(&(org.clone(), machine.clone())).map(read)
+        self.machines()
+            .get(&(org.clone(), machine.clone()))
+            .map(read)
     }
 
     /// Subscribes to changes of every organization's machines; filter by `LiveEvent::org`.

@@ -118,7 +118,10 @@ async fn a_wall_display_sees_its_organization_until_revoked() {
     let html = tv.text().await.unwrap();
     assert!(html.contains("Mill 1") && html.contains("Mill 2"), "{html}");
     assert!(!html.contains("secret"), "{html}");
-    assert!(!html.contains("/machines/mill-1"), "tiles do not link on a display");
+    assert!(
+        !html.contains("/machines/mill-1"),
+        "tiles do not link on a display"
+    );
     let tiles: Value = get_with(&shop, "/floor/tiles", &display)
         .await
         .json()
@@ -225,7 +228,10 @@ async fn tiles_count_todays_parts_and_hide_setup_from_viewers() {
         .unwrap();
     let tile = &tiles["tiles"][0];
     let (_, summary) = common::get(&format!("{}/api/v1/summary", shop.base)).await;
-    assert_eq!(tile["parts_today"], summary["totals"]["parts"], "{tile} {summary}");
+    assert_eq!(
+        tile["parts_today"], summary["totals"]["parts"],
+        "{tile} {summary}"
+    );
     assert_eq!(tile["goal"], 250);
     assert_eq!(tile["group"], "Cell A");
     assert_eq!(tile["collection"], "Not collecting");

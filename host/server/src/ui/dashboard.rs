@@ -10,14 +10,14 @@ use chatter_model::OrgId;
 use serde::Deserialize;
 
 use super::cookies;
-use super::frame::{Done, Frame, Section, current_tenant};
 use super::floor_view::FloorView;
+use super::frame::{Done, Frame, Section, current_tenant};
 use super::page::{Failure, render};
 use crate::accounts;
 use crate::accounts::RequestContext;
 use crate::app::AppState;
-use crate::floor;
 use crate::auth::{Caller, Permission, Tenant};
+use crate::floor;
 
 #[derive(Template)]
 #[template(path = "dashboard.html")]

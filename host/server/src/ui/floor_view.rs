@@ -149,14 +149,16 @@ fn state_choices(tiles: &[TileView], selected: &str) -> Vec<StateChoice> {
         MachineStatus::Offline,
     ];
     std::iter::once(all)
-        .chain(order.into_iter().map(|status| StateChoice {
-            value: status.as_str(),
-            label: floor::status_label(status),
-            count: tiles
-                .iter()
-                .filter(|tile| tile.status == status.as_str())
-                .count(),
-            selected: selected == status.as_str(),
+        .chain(order.into_iter().map(|status| {
+            StateChoice {
+                value: status.as_str(),
+                label: floor::status_label(status),
+                count: tiles
+                    .iter()
+                    .filter(|tile| tile.status == status.as_str())
+                    .count(),
+                selected: selected == status.as_str(),
+            }
         }))
         .collect()
 }

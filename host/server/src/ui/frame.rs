@@ -280,7 +280,9 @@ fn done_message(code: &str) -> Option<&'static str> {
         "token_revoked" => "The token was revoked: it no longer works.",
         "marketing_on" => "You will get product news by e-mail.",
         "marketing_off" => "You will get no product news.",
-        "display_revoked" => "The display was revoked: it shows “disconnected” from its next update.",
+        "display_revoked" => {
+            "The display was revoked: it shows “disconnected” from its next update."
+        }
         _ => return None,
     })
 }

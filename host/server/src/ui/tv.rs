@@ -103,7 +103,10 @@ pub(crate) async fn connect(
             "This code is unknown or was revoked. Ask an admin for the display's current link."
                 .to_owned(),
         );
-        return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &ConnectPage { frame }));
+        return Ok(render(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ConnectPage { frame },
+        ));
     }
     let jar = display_cookie(&app, jar, code)?;
     Ok((jar, Redirect::to("/tv")).into_response())
@@ -240,7 +243,6 @@ pub(crate) async fn revoke_display(
     context: RequestContext,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
-    accounts::revoke_device_token(&app, &context, &tenant, &id, Some(DeviceKind::Display))
-        .await?;
+    accounts::revoke_device_token(&app, &context, &tenant, &id, Some(DeviceKind::Display)).await?;
     Ok(cookies::done("/displays", "display_revoked"))
 }
