@@ -56,10 +56,7 @@ async fn shown_states(browser: &Browser) -> BTreeMap<String, String> {
                 status,
                 "the label says what the colour does"
             );
-            (
-                entry[0].as_str().unwrap().to_owned(),
-                status.to_owned(),
-            )
+            (entry[0].as_str().unwrap().to_owned(), status.to_owned())
         })
         .collect()
 }
@@ -96,7 +93,11 @@ async fn the_dashboard_follows_the_demo_shop_live() {
         .iter()
         .map(|name| name.as_str().unwrap())
         .collect();
-    assert_eq!(names.len(), 8, "every simulated machine has a tile: {names:?}");
+    assert_eq!(
+        names.len(),
+        8,
+        "every simulated machine has a tile: {names:?}"
+    );
     assert!(names.contains(&"Haas VF-2 #1") && names.contains(&"Haas ST-20 #6"));
 
     // A state change reaches the open page without a reload.
@@ -158,7 +159,10 @@ async fn the_dashboard_follows_the_demo_shop_live() {
         "return document.documentElement.scrollWidth - window.innerWidth;",
     )
     .await;
-    assert!(overflow.as_i64().unwrap() <= 0, "overflows by {overflow} px");
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "overflows by {overflow} px"
+    );
     browser.screenshot("floor-dashboard-phone").await.unwrap();
 }
 
@@ -209,10 +213,19 @@ async fn tv_mode_fits_8_and_50_machines_on_a_full_hd_screen() {
         assert!(number("width") >= 1900.0, "{fit}");
         assert!(number("scrollHeight") <= number("height"), "scrolls: {fit}");
         assert!(number("scrollWidth") <= number("width"), "scrolls: {fit}");
-        assert!(number("bottom") <= number("height"), "a tile is cut off: {fit}");
-        assert!(number("right") <= number("width"), "a tile is cut off: {fit}");
+        assert!(
+            number("bottom") <= number("height"),
+            "a tile is cut off: {fit}"
+        );
+        assert!(
+            number("right") <= number("width"),
+            "a tile is cut off: {fit}"
+        );
         assert_eq!(fit["clipped"], 0, "a tile's content does not fit: {fit}");
-        assert!(number("smallest") >= 100.0, "tiles too small to read: {fit}");
+        assert!(
+            number("smallest") >= 100.0,
+            "tiles too small to read: {fit}"
+        );
         browser.close().await.unwrap();
     }
 }

@@ -161,6 +161,14 @@ fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
         (Method::GET, "/unsubscribe", plain(None)),
         (Method::POST, "/unsubscribe", plain(Form)),
         (Method::GET, "/", plain(None)),
+        (Method::GET, "/floor/tiles", plain(None)),
+        (Method::GET, "/floor/events", plain(None)),
+        (Method::GET, "/tv", plain(None)),
+        (Method::GET, "/tv/connect", plain(None)),
+        (Method::POST, "/tv/connect", plain(Form)),
+        (Method::GET, "/displays", plain(None)),
+        (Method::POST, "/displays", plain(Form)),
+        (Method::POST, "/displays/{id}/revoke", plain(Form)),
         (Method::POST, "/organizations", plain(Form)),
         (Method::POST, "/org/switch", plain(Form)),
         (Method::GET, "/organization", plain(None)),
@@ -195,7 +203,7 @@ fn foreign_path(route: &RouteSpec, other: &Other) -> Option<String> {
     }
     let id = if route.path.contains("/machines/") {
         other.machine.to_string()
-    } else if route.path.contains("/device-tokens/") {
+    } else if route.path.contains("/device-tokens/") || route.path.contains("/displays/") {
         other.device_token.clone()
     } else if route.path.contains("/tokens/") {
         other.api_token.clone()
@@ -343,7 +351,7 @@ async fn call(
             request = request.form(&fields);
         }
     }
-    let response = if route.path == "/api/v1/events" {
+    let response = if route.path.ends_with("/events") {
         // The event stream never ends: read its start only.
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
@@ -541,6 +549,26 @@ async fn acme_callers(store: &SledStore) -> Vec<Caller> {
         label: "acme's device token".into(),
         session: None,
         bearer: Some(device.secret),
+    });
+    let display = secret::new_secret(secret::DISPLAY_TOKEN_PREFIX).unwrap();
+    store
+        .put_device_token(
+            &display.hash,
+            &DeviceToken {
+                kind: chatter_model::DeviceKind::Display,
+                id: display.public_id,
+                org: OrgId::new("acme").unwrap(),
+                name: "Acme wall display".into(),
+                created_at_ms: 1,
+                revoked_at_ms: None,
+            },
+        )
+        .await
+        .unwrap();
+    callers.push(Caller {
+        label: "acme's wall display".into(),
+        session: Some((format!("chatter_display={}", display.secret), String::new())),
+        bearer: None,
     });
     callers
 }

@@ -26,7 +26,13 @@ pub struct Shop {
 /// Starts `chatter demo` with `machines` simulated machines on a free port.
 pub fn start(machines: u32) -> Shop {
     let child = Command::new(env!("CARGO_BIN_EXE_chatter"))
-        .args(["demo", "--addr", "127.0.0.1:0", "--machines", &machines.to_string()])
+        .args([
+            "demo",
+            "--addr",
+            "127.0.0.1:0",
+            "--machines",
+            &machines.to_string(),
+        ])
         .env("CHATTER_LOG", "warn")
         .stderr(Stdio::piped())
         .spawn()
@@ -147,4 +153,3 @@ pub fn sign_in(addr: &str, email: &str, password: &str) -> String {
         .find(|cookie| cookie.starts_with("chatter_session="))
         .expect("signing in sets the session cookie")
 }
-
