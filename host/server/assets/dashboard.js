@@ -65,6 +65,16 @@
     const updated = document.createElement("td");
     updated.className = "updated";
     row.append(name, status, driver, updated);
+    if (body.closest("table").dataset.setup === "true") {
+      const setup = document.createElement("td");
+      setup.className = "actions-cell";
+      const edit = document.createElement("a");
+      edit.className = "edit-machine";
+      edit.href = "/machines/" + encodeURIComponent(id) + "/edit";
+      edit.textContent = "Edit";
+      setup.append(edit);
+      row.append(setup);
+    }
     body.append(row);
     if (empty) {
       empty.hidden = true;

@@ -24,6 +24,8 @@ struct DashboardPage {
     frame: Frame,
     org_name: String,
     machines: Vec<MachineRow>,
+    /// Whether the caller may add and change machines.
+    can_operate: bool,
 }
 
 /// A machine in the dashboard's table.
@@ -72,6 +74,7 @@ pub(crate) async fn show(
         frame,
         org_name: org_name(&tenant).await?,
         machines: machines(&app, &tenant).await?,
+        can_operate: tenant.can(Permission::OperateMachines),
     };
     Ok(render(StatusCode::OK, &page))
 }
