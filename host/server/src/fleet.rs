@@ -1,5 +1,6 @@
-//! The fleet: one supervised driver instance per machine, and the sink that turns each batch
-//! a driver returns into durable, sequenced observations and live updates.
+//! The fleet: one supervised driver instance per machine, the sink that turns each batch a
+//! driver returns into durable, sequenced observations and live updates, and connection tests
+//! of a machine's setup before it is saved ([`Fleet::probe`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -9,10 +10,11 @@ use chatter_model::{DataItem, Feed, Machine, MachineId, Observation, OrgId, Plug
 use chatter_runtime::capabilities::machine_network::NetworkPolicy;
 use chatter_runtime::manifest::ConfigError;
 use chatter_runtime::{
-    DriverHealth, DriverStatus, InstanceContext, LoadedPlugin, ObservationSink, PluginKind,
-    Runtime, SupervisedDriver, SupervisionPolicy, supervise_driver,
+    DriverHealth, DriverInstance, DriverStatus, Fault, InstanceContext, LoadedPlugin,
+    ObservationSink, PluginKind, Runtime, SupervisedDriver, SupervisionPolicy, supervise_driver,
 };
 use chatter_store::{Store, StoreError};
+use serde::Serialize;
 
 use crate::ingest::Ingest;
 use crate::live::LiveState;
@@ -60,6 +62,90 @@ pub enum FleetError {
     Store(#[from] StoreError),
 }
 
+/// How long a connection test may take from starting the driver to the end of its first poll.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most observations a connection test reports.
+pub const PROBE_OBSERVATIONS: usize = 20;
+/// Connection tests running at once; more wait for one to finish.
+const PROBES_AT_ONCE: usize = 4;
+
+/// What a connection test found: the data items the driver declared and its first
+/// observations, or where and why it failed.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ProbeReport {
+    /// Whether the driver started, opened the machine and polled it without error.
+    pub ok: bool,
+    /// The data items the driver declared when it opened the machine.
+    pub data_items: Vec<DataItem>,
+    /// The first observations of its first poll (at most [`PROBE_OBSERVATIONS`]).
+    pub observations: Vec<Observation>,
+    /// How many observations the first poll returned.
+    pub observations_total: usize,
+    /// What went wrong, if anything.
+    pub failure: Option<ProbeFailure>,
+    /// How long the test took.
+    pub elapsed_ms: u64,
+}
+
+/// Why a connection test failed.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeFailure {
+    /// Which step failed.
+    pub stage: ProbeStage,
+    /// What kind of failure: the driver's error code (`unreachable`, `timeout`, `denied`,
+    /// `invalid-config`, `protocol`, …), `timeout` when the test ran out of time, or the kind
+    /// of fault when the plugin itself failed (`deadline`, `trap`, …).
+    pub kind: String,
+    /// What the driver or the host said.
+    pub message: String,
+}
+
+impl ProbeFailure {
+    fn of(stage: ProbeStage, fault: &Fault) -> Self {
+        match fault {
+            Fault::Plugin { code, message } => ProbeFailure {
+                stage,
+                kind: code.clone(),
+                message: message.clone(),
+            },
+            other => ProbeFailure {
+                stage,
+                kind: other.kind().to_owned(),
+                message: format!("the driver {other}"),
+            },
+        }
+    }
+
+    /// Whether the failure is about reaching the machine (rather than the driver or its
+    /// settings), so that a form shows it beside the endpoint.
+    pub fn is_connection(&self) -> bool {
+        matches!(self.kind.as_str(), "unreachable" | "timeout" | "denied")
+    }
+}
+
+/// A step of a connection test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeStage {
+    /// Instantiating the plugin.
+    Start,
+    /// Opening the machine (the driver reads its settings and declares its data items).
+    Open,
+    /// The first poll (the driver reads the machine).
+    Poll,
+}
+
+impl ProbeStage {
+    /// Its name, as the API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeStage::Start => "start",
+            ProbeStage::Open => "open",
+            ProbeStage::Poll => "poll",
+        }
+    }
+}
+
 /// How long a stopping driver may take to finish the poll in flight (a poll is bounded by the
 /// plugin's call timeout; storing its batch normally takes milliseconds).
 const STOP_GRACE: Duration = Duration::from_secs(30);
@@ -74,6 +160,7 @@ pub struct Fleet {
     policy: SupervisionPolicy,
     plugins: Mutex<HashMap<PluginId, Arc<LoadedPlugin>>>,
     drivers: Mutex<HashMap<(OrgId, MachineId), (PluginId, SupervisedDriver)>>,
+    probes: tokio::sync::Semaphore,
 }
 
 impl Fleet {
@@ -94,6 +181,7 @@ impl Fleet {
             policy,
             plugins: Mutex::default(),
             drivers: Mutex::default(),
+            probes: tokio::sync::Semaphore::new(PROBES_AT_ONCE),
         }
     }
 
@@ -141,16 +229,7 @@ impl Fleet {
         // A restart must not run two instances of one machine side by side.
         self.stop_machine(&machine.org, &machine.id).await;
         let saved = self.store.plugin_state(&machine.org, &machine.id).await?;
-        let mut context = InstanceContext::for_machine(machine.org.clone(), machine.id.clone());
-        context.config = config;
-        // Installing a plugin is the operator's approval of the capabilities it asks for.
-        context.grants = plugin.manifest.capabilities.keys().copied().collect();
-        context.endpoints = machine.endpoints.clone();
-        context.network = self.network.clone();
-        *context
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = saved.clone();
+        let context = self.context_for(machine, &plugin, config, saved.clone());
 
         let sink = MachineSink {
             org: machine.org.clone(),
@@ -175,6 +254,99 @@ impl Fleet {
         self.lock_drivers()
             .insert(key, (machine.driver.clone(), driver));
         Ok(())
+    }
+
+    /// The context a driver instance of `machine` runs in: its resolved configuration, the
+    /// capabilities its plugin asks for, its endpoints, the operator's network policy and the
+    /// private state it starts from.
+    fn context_for(
+        &self,
+        machine: &Machine,
+        plugin: &LoadedPlugin,
+        config: BTreeMap<String, String>,
+        state: BTreeMap<String, Vec<u8>>,
+    ) -> InstanceContext {
+        let mut context = InstanceContext::for_machine(machine.org.clone(), machine.id.clone());
+        context.config = config;
+        // Installing a plugin is the operator's approval of the capabilities it asks for.
+        context.grants = plugin.manifest.capabilities.keys().copied().collect();
+        context.endpoints = machine.endpoints.clone();
+        context.network = self.network.clone();
+        *context
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = state;
+        context
+    }
+
+    /// Tries `machine`'s setup without saving anything: starts an instance of its driver as
+    /// [`start_machine`](Self::start_machine) would (same grants, network policy and
+    /// configuration, but no saved state), opens the machine and polls it once, within
+    /// [`PROBE_TIMEOUT`]. The report holds the data items the driver declared, its first
+    /// observations, or what went wrong; the instance is dropped and nothing is stored.
+    ///
+    /// Fails only when the setup cannot be tried at all (no such driver, a configuration that
+    /// does not fit its schema).
+    #[tracing::instrument(
+        name = "fleet.probe",
+        skip_all,
+        fields(org = %machine.org, machine = %machine.id, driver = %machine.driver)
+    )]
+    pub async fn probe(&self, machine: &Machine) -> Result<ProbeReport, FleetError> {
+        let (plugin, config) = self.validate(machine).await?;
+        let context = self.context_for(machine, &plugin, config, BTreeMap::new());
+        // A few at a time: each holds an instance and, maybe, a connection.
+        let _permit = self.probes.acquire().await;
+        let started = std::time::Instant::now();
+        let mut report = ProbeReport::default();
+        let mut stage = ProbeStage::Start;
+        let attempt = async {
+            let mut instance = DriverInstance::start(&self.runtime, plugin, context)
+                .await
+                .map_err(|fault| ProbeFailure::of(ProbeStage::Start, &fault))?;
+            stage = ProbeStage::Open;
+            report.data_items = instance
+                .open(machine)
+                .await
+                .map_err(|fault| ProbeFailure::of(ProbeStage::Open, &fault))?;
+            stage = ProbeStage::Poll;
+            let batch = instance
+                .poll()
+                .await
+                .map_err(|fault| ProbeFailure::of(ProbeStage::Poll, &fault))?;
+            report.observations_total = batch.len();
+            report.observations = batch.into_iter().take(PROBE_OBSERVATIONS).collect();
+            Ok(())
+        };
+        let outcome = tokio::time::timeout(PROBE_TIMEOUT, attempt).await;
+        report.failure = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(failure)) => Some(failure),
+            Err(_) => Some(ProbeFailure {
+                stage,
+                kind: "timeout".to_owned(),
+                message: format!(
+                    "the driver did not answer within {} seconds",
+                    PROBE_TIMEOUT.as_secs()
+                ),
+            }),
+        };
+        report.ok = report.failure.is_none();
+        report.elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match &report.failure {
+            None => tracing::info!(
+                data_items = report.data_items.len(),
+                observations = report.observations_total,
+                "connection test passed"
+            ),
+            Some(failure) => tracing::info!(
+                stage = failure.stage.as_str(),
+                kind = %failure.kind,
+                message = %failure.message,
+                "connection test failed"
+            ),
+        }
+        Ok(report)
     }
 
     /// Stops the driver of a machine, if it runs, letting the batch in flight be stored first.

@@ -7,6 +7,8 @@
 //!   broadcasts changes;
 //! - [`api`] is the axum router: thin handlers over the two above;
 //! - [`plugins`] installs, lists and removes plugins (shared with the CLI);
+//! - [`setup`] adds, changes, disables, enables, removes and tests machines (shared by the API
+//!   and the web pages);
 //! - [`config`] is the server's configuration file.
 
 pub mod accounts;
@@ -23,6 +25,7 @@ pub mod mail;
 pub mod plugins;
 pub mod retention;
 pub mod routes;
+pub mod setup;
 pub mod time;
 pub mod tls;
 mod ui;

@@ -2,8 +2,9 @@
 //! role, each signed in with a session and holding an API token, and a device token; every
 //! route is called by each of them with the ids of another organization's machine, member,
 //! tokens and invitation. Each such call must be refused (404 or 403, 401 for credentials that
-//! do not fit the route), no answer may contain anything of the other organization that the
-//! request did not itself name, and the other organization's data must be intact afterwards.
+//! do not fit the route, the sign-in page for a page asked for without them), no answer may
+//! contain anything of the other organization that the request did not itself name, and the
+//! other organization's data must be intact afterwards.
 //! A route missing from [`cases`] fails the test, so a new route cannot go unchecked.
 
 #![allow(clippy::unwrap_used)]
@@ -112,6 +113,13 @@ fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
                 serde_json::json!({ "id": "intruder-mill", "name": "Intruder", "driver": "simulator", "enabled": false }),
             )),
         ),
+        (
+            Method::POST,
+            "/api/v1/machines/test",
+            plain(json(
+                serde_json::json!({ "id": "intruder-mill", "name": "Intruder", "driver": "simulator" }),
+            )),
+        ),
         (Method::GET, "/api/v1/machines/{id}", plain(None)),
         (Method::PUT, "/api/v1/machines/{id}", upsert(json(machine))),
         (Method::DELETE, "/api/v1/machines/{id}", plain(None)),
@@ -146,6 +154,7 @@ fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
         (Method::GET, "/api/v1/events", plain(None)),
         (Method::GET, "/assets/app.css", plain(None)),
         (Method::GET, "/assets/dashboard.js", plain(None)),
+        (Method::GET, "/assets/setup.js", plain(None)),
         (Method::GET, "/sign-up", plain(None)),
         (Method::POST, "/sign-up", plain(Form)),
         (Method::GET, "/sign-in", plain(None)),
@@ -171,6 +180,15 @@ fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
         (Method::POST, "/displays/{id}/revoke", plain(Form)),
         (Method::POST, "/organizations", plain(Form)),
         (Method::POST, "/org/switch", plain(Form)),
+        (Method::GET, "/machines/new", plain(None)),
+        (Method::POST, "/machines", plain(Form)),
+        (Method::POST, "/machines/test", plain(Form)),
+        (Method::GET, "/machines/{id}/edit", plain(None)),
+        (Method::POST, "/machines/{id}", plain(Form)),
+        (Method::POST, "/machines/{id}/disable", plain(Form)),
+        (Method::POST, "/machines/{id}/enable", plain(Form)),
+        (Method::GET, "/machines/{id}/delete", plain(None)),
+        (Method::POST, "/machines/{id}/delete", plain(Form)),
         (Method::GET, "/organization", plain(None)),
         (Method::POST, "/organization/delete", plain(Form)),
         (Method::GET, "/members", plain(None)),
@@ -263,6 +281,8 @@ async fn no_route_reaches_another_organization() {
     // Calls that may end the caller's session go last.
     ordered.sort_by_key(|route| cases[&(route.method.to_string(), route.path)].ends_session);
     let mut calls = 0;
+    // Once a `PUT` has created a machine of that id in acme, acme's own audit log names it.
+    let mut acme_used_the_machine_id = false;
     for caller in &callers {
         for route in &ordered {
             let case = &cases[&(route.method.to_string(), route.path)];
@@ -284,14 +304,22 @@ async fn no_route_reaches_another_organization() {
                     .remove_machine(&acme, &other.machine)
                     .await
                     .unwrap();
+                acme_used_the_machine_id = true;
             } else if foreign.is_some() {
+                // A page asked for without a live session (never had one, or a public form
+                // called before ended it) leads to the sign-in page — a browser's 401 — which
+                // says nothing about what the address names.
+                let to_sign_in = caller.bearer.is_none()
+                    && status == 303
+                    && body.starts_with("location: /sign-in?");
                 assert!(
-                    matches!(status, 401 | 403 | 404),
+                    matches!(status, 401 | 403 | 404) || to_sign_in,
                     "{what} answered {status}: {body}"
                 );
             }
             for secret in &other.secrets {
-                if !sent.contains(secret.as_str()) {
+                let acmes_own = acme_used_the_machine_id && *secret == other.machine.as_str();
+                if !sent.contains(secret.as_str()) && !acmes_own {
                     assert!(
                         !body.contains(secret.as_str()),
                         "{what} leaked `{secret}`: {body}"
@@ -364,8 +392,14 @@ async fn call(
         request.send().await.unwrap()
     };
     let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .map(|location| format!("location: {location}\n"))
+        .unwrap_or_default();
     let body = response.text().await.unwrap_or_default();
-    (status, body, sent)
+    (status, format!("{location}{body}"), sent)
 }
 
 /// Organization `umbrella-works`: a machine with data, a member, a device token, an API token

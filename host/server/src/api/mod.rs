@@ -91,6 +91,12 @@ pub(crate) fn routes() -> Vec<Route> {
             machines::create,
         ),
         route(
+            M::POST,
+            "/api/v1/machines/test",
+            Org(OperateMachines),
+            machines::test,
+        ),
+        route(
             M::GET,
             "/api/v1/machines/{id}",
             Org(ReadMachines),

@@ -43,7 +43,7 @@ pub(crate) struct Frame {
 /// An error shown beside the input whose id it names.
 pub(crate) struct FieldError {
     /// The input's id.
-    pub(crate) input: &'static str,
+    pub(crate) input: String,
     /// What is wrong.
     pub(crate) message: String,
 }
@@ -168,11 +168,11 @@ impl Frame {
     /// Shows `message` beside the input `input`.
     pub(crate) fn with_field_error(
         mut self,
-        input: &'static str,
+        input: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
         self.fields.push(FieldError {
-            input,
+            input: input.into(),
             message: message.into(),
         });
         self
@@ -191,7 +191,10 @@ impl Frame {
             AccountError::Internal(error) => return Err(Failure::internal(format!("{error:#}"))),
             AccountError::Invalid { field, message } => {
                 match inputs.iter().find(|(name, _)| *name == field) {
-                    Some((_, input)) => self.fields.push(FieldError { input, message }),
+                    Some((_, input)) => self.fields.push(FieldError {
+                        input: (*input).to_owned(),
+                        message,
+                    }),
                     None => self.error = Some(message),
                 }
             }
@@ -283,6 +286,13 @@ fn done_message(code: &str) -> Option<&'static str> {
         "display_revoked" => {
             "The display was revoked: it shows “disconnected” from its next update."
         }
+        "machine_added" => "Machine added. Its driver is starting.",
+        "machine_saved" => "Machine saved. Its driver restarted with the new setup.",
+        "machine_disabled" => {
+            "Machine disabled: nothing reads it now. Its setup and data are kept."
+        }
+        "machine_enabled" => "Machine enabled: its driver is starting.",
+        "machine_deleted" => "Machine deleted with all its data.",
         _ => return None,
     })
 }

@@ -11,8 +11,9 @@
 //! - [`page`]: rendering, error pages and the small view helpers pages share;
 //! - [`cookies`]: the session cookie, the pre-sign-in form cookie, and safe redirects;
 //! - one module per area: [`sign`], [`invitations`], [`unsubscribe`], [`dashboard`],
-//!   [`members`], [`audit`], [`account`], [`deletion`], [`organization`], and [`assets`] for the
-//!   stylesheet and the dashboard's script.
+//!   [`setup`] (adding, editing, testing, disabling and deleting machines), [`members`],
+//!   [`audit`], [`account`], [`deletion`], [`organization`], and [`assets`] for the stylesheet
+//!   and the pages' scripts.
 
 mod account;
 mod assets;
@@ -27,6 +28,7 @@ mod invitations;
 mod members;
 mod organization;
 mod page;
+mod setup;
 mod sign;
 mod tv;
 mod unsubscribe;
@@ -45,6 +47,7 @@ pub(crate) fn routes() -> Vec<Route> {
     let read = Org(Permission::ReadMachines);
     let manage_members = Org(Permission::ManageMembers);
     let manage_devices = Org(Permission::ManageDeviceTokens);
+    let operate = Org(Permission::OperateMachines);
     vec![
         // Assets, compiled into the binary.
         route(M::GET, "/assets/app.css", Public, assets::stylesheet),
@@ -54,6 +57,7 @@ pub(crate) fn routes() -> Vec<Route> {
             Public,
             assets::dashboard_script,
         ),
+        route(M::GET, "/assets/setup.js", Public, assets::setup_script),
         // Before sign-in.
         route(M::GET, "/sign-up", Public, sign::sign_up_page),
         route(M::POST, "/sign-up", Public, sign::sign_up),
@@ -97,6 +101,16 @@ pub(crate) fn routes() -> Vec<Route> {
             dashboard::create_organization,
         ),
         route(M::POST, "/org/switch", SignedIn, dashboard::switch),
+        // Machine setup.
+        route(M::GET, "/machines/new", operate, setup::new_page),
+        route(M::POST, "/machines", operate, setup::create),
+        route(M::POST, "/machines/test", operate, setup::test),
+        route(M::GET, "/machines/{id}/edit", operate, setup::edit_page),
+        route(M::POST, "/machines/{id}", operate, setup::save),
+        route(M::POST, "/machines/{id}/disable", operate, setup::disable),
+        route(M::POST, "/machines/{id}/enable", operate, setup::enable),
+        route(M::GET, "/machines/{id}/delete", operate, setup::delete_page),
+        route(M::POST, "/machines/{id}/delete", operate, setup::delete),
         route(M::GET, "/organization", read, organization::show),
         route(
             M::POST,
