@@ -50,8 +50,9 @@
     const name = document.createElement("th");
     name.scope = "row";
     name.className = "name";
-    const label = document.createElement("span");
+    const label = document.createElement("a");
     label.className = "machine-name";
+    label.href = "/machines/" + encodeURIComponent(id);
     const machineId = document.createElement("span");
     machineId.className = "machine-id";
     machineId.textContent = id;

@@ -1,5 +1,6 @@
 //! The web UI: server-rendered pages for signing up and in, accounts, organizations and their
-//! members, the audit log, and the live dashboard of the current organization's machines.
+//! members, the audit log, the live dashboard of the current organization's machines, and
+//! each machine's page.
 //!
 //! Pages are askama templates (`templates/`) drawn inside one frame (`base.html`); every
 //! operation is one of [`crate::accounts`]'s, so the pages and the JSON API behave alike. Who may
@@ -11,8 +12,8 @@
 //! - [`page`]: rendering, error pages and the small view helpers pages share;
 //! - [`cookies`]: the session cookie, the pre-sign-in form cookie, and safe redirects;
 //! - one module per area: [`sign`], [`invitations`], [`unsubscribe`], [`dashboard`],
-//!   [`members`], [`audit`], [`account`], [`deletion`], [`organization`], and [`assets`] for the
-//!   stylesheet and the dashboard's script.
+//!   [`machine`], [`members`], [`audit`], [`account`], [`deletion`], [`organization`], and
+//!   [`assets`] for the stylesheet and the pages' scripts.
 
 mod account;
 mod assets;
@@ -22,6 +23,7 @@ mod dashboard;
 mod deletion;
 mod frame;
 mod invitations;
+mod machine;
 mod members;
 mod organization;
 mod page;
@@ -48,6 +50,7 @@ pub(crate) fn routes() -> Vec<Route> {
             Public,
             assets::dashboard_script,
         ),
+        route(M::GET, "/assets/machine.js", Public, assets::machine_script),
         // Before sign-in.
         route(M::GET, "/sign-up", Public, sign::sign_up_page),
         route(M::POST, "/sign-up", Public, sign::sign_up),
@@ -77,6 +80,8 @@ pub(crate) fn routes() -> Vec<Route> {
             dashboard::create_organization,
         ),
         route(M::POST, "/org/switch", SignedIn, dashboard::switch),
+        // A machine.
+        route(M::GET, "/machines/{id}", read, machine::show),
         route(M::GET, "/organization", read, organization::show),
         route(
             M::POST,
