@@ -72,6 +72,24 @@ pub fn day_of(at: Timestamp, zone: &TimeZone) -> Result<(Timestamp, Timestamp), 
     Ok((nanos(&start)?, nanos(&end)?))
 }
 
+/// The start of the day `days` days after the one holding `at` (before it when negative), in
+/// `zone`. Days are 23 or 25 hours long across daylight-saving changes.
+pub fn start_of_day_after(at: Timestamp, days: i64, zone: &TimeZone) -> Result<Timestamp, String> {
+    let day = to_zoned(at, zone)?
+        .start_of_day()
+        .map_err(|e| e.to_string())?;
+    let later = day
+        .checked_add(Span::new().days(days))
+        .map_err(|e| e.to_string())?;
+    nanos(&later.start_of_day().map_err(|e| e.to_string())?)
+}
+
+/// The start of the week (from Monday) holding `at`, in `zone`.
+pub fn start_of_week(at: Timestamp, zone: &TimeZone) -> Result<Timestamp, String> {
+    let since_monday = to_zoned(at, zone)?.weekday().to_monday_zero_offset();
+    start_of_day_after(at, -i64::from(since_monday), zone)
+}
+
 /// The starts of the days of `zone` from the one holding `from` up to `to`, followed by `to`:
 /// consecutive pairs are the days (the first and last clipped to the range). Days are 23 or 25
 /// hours long across daylight-saving changes.
@@ -123,7 +141,8 @@ fn step_boundaries(
     Ok(boundaries)
 }
 
-fn to_zoned(at: Timestamp, zone: &TimeZone) -> Result<Zoned, String> {
+/// `at` as a date and time in `zone`.
+pub fn to_zoned(at: Timestamp, zone: &TimeZone) -> Result<Zoned, String> {
     let instant = jiff::Timestamp::from_nanosecond(i128::from(at)).map_err(|e| e.to_string())?;
     Ok(instant.to_zoned(zone.clone()))
 }
@@ -159,6 +178,19 @@ mod tests {
         let berlin = zone("Europe/Berlin");
         let midnight = parse_bound("2016-05-10", &berlin).unwrap();
         assert_eq!(format(midnight), "2016-05-09T22:00:00Z");
+    }
+
+    #[test]
+    fn days_and_weeks_start_at_local_midnight() {
+        let berlin = zone("Europe/Berlin");
+        // A Wednesday afternoon, the week daylight-saving time began.
+        let at = parse("2026-04-01T13:00:00Z").unwrap();
+        let starts = |days| format(start_of_day_after(at, days, &berlin).unwrap());
+        assert_eq!(starts(0), "2026-03-31T22:00:00Z");
+        assert_eq!(starts(1), "2026-04-01T22:00:00Z");
+        assert_eq!(starts(-4), "2026-03-27T23:00:00Z");
+        let week = start_of_week(at, &berlin).unwrap();
+        assert_eq!(format(week), "2026-03-29T22:00:00Z");
     }
 
     #[test]

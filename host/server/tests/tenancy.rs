@@ -155,6 +155,7 @@ fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
         (Method::GET, "/assets/app.css", plain(None)),
         (Method::GET, "/assets/dashboard.js", plain(None)),
         (Method::GET, "/assets/setup.js", plain(None)),
+        (Method::GET, "/assets/machine.js", plain(None)),
         (Method::GET, "/sign-up", plain(None)),
         (Method::POST, "/sign-up", plain(Form)),
         (Method::GET, "/sign-in", plain(None)),
@@ -189,6 +190,7 @@ fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
         (Method::POST, "/machines/{id}/enable", plain(Form)),
         (Method::GET, "/machines/{id}/delete", plain(None)),
         (Method::POST, "/machines/{id}/delete", plain(Form)),
+        (Method::GET, "/machines/{id}", plain(None)),
         (Method::GET, "/organization", plain(None)),
         (Method::POST, "/organization/delete", plain(Form)),
         (Method::GET, "/members", plain(None)),
@@ -288,7 +290,7 @@ async fn no_route_reaches_another_organization() {
             let case = &cases[&(route.method.to_string(), route.path)];
             let foreign = foreign_path(route, &other);
             let path = foreign.clone().unwrap_or_else(|| route.path.to_owned());
-            let (status, body, sent) =
+            let (status, body, sent, location) =
                 call(&client, &shop.base, caller, route, &path, case, &other).await;
             calls += 1;
             let what = format!("{} {path} as {}", route.method, caller.label);
@@ -306,15 +308,16 @@ async fn no_route_reaches_another_organization() {
                     .unwrap();
                 acme_used_the_machine_id = true;
             } else if foreign.is_some() {
-                // A page asked for without a live session (never had one, or a public form
-                // called before ended it) leads to the sign-in page — a browser's 401 — which
-                // says nothing about what the address names.
-                let to_sign_in = caller.bearer.is_none()
-                    && status == 303
-                    && body.starts_with("location: /sign-in?");
+                // A page refuses a browser without a live session (none, a wall display's, or
+                // one a public form called before ended) by sending it to sign in.
+                let to_sign_in = status == 303
+                    && caller.bearer.is_none()
+                    && location
+                        .as_deref()
+                        .is_some_and(|to| to.starts_with("/sign-in?"));
                 assert!(
                     matches!(status, 401 | 403 | 404) || to_sign_in,
-                    "{what} answered {status}: {body}"
+                    "{what} answered {status} {location:?}: {body}"
                 );
             }
             for secret in &other.secrets {
@@ -351,7 +354,7 @@ async fn call(
     path: &str,
     case: &Case,
     other: &Other,
-) -> (u16, String, String) {
+) -> (u16, String, String, Option<String>) {
     let url = format!("{base}{path}");
     let mut request = client.request(route.method.clone(), &url);
     let mut sent = url.clone();
@@ -387,19 +390,18 @@ async fn call(
             .await
             .map(Result::unwrap_or_default)
             .unwrap_or_default();
-        return (status, body, sent);
+        return (status, body, sent, None);
     } else {
         request.send().await.unwrap()
     };
     let status = response.status().as_u16();
     let location = response
         .headers()
-        .get("location")
-        .and_then(|value| value.to_str().ok())
-        .map(|location| format!("location: {location}\n"))
-        .unwrap_or_default();
+        .get(reqwest::header::LOCATION)
+        .and_then(|to| to.to_str().ok())
+        .map(str::to_owned);
     let body = response.text().await.unwrap_or_default();
-    (status, format!("{location}{body}"), sent)
+    (status, body, sent, location)
 }
 
 /// Organization `umbrella-works`: a machine with data, a member, a device token, an API token
@@ -552,16 +554,17 @@ async fn acme_callers(store: &SledStore) -> Vec<Caller> {
             chatter_server::accounts::operator::create_token(store, &email, &acme, role, "tenancy")
                 .await
                 .unwrap();
-        callers.push(Caller {
-            label: format!("{role} (API token)"),
-            session: None,
-            bearer: Some(token),
-        });
+        // The session first: the token's calls sign the user out everywhere.
         let session = common::session(store, &user.id, &acme, 3_600_000).await;
         callers.push(Caller {
             label: format!("{role} (session)"),
             session: Some(session),
             bearer: None,
+        });
+        callers.push(Caller {
+            label: format!("{role} (API token)"),
+            session: None,
+            bearer: Some(token),
         });
     }
     let device = secret::new_secret(secret::DEVICE_TOKEN_PREFIX).unwrap();

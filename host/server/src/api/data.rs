@@ -5,6 +5,10 @@
 //! Ranges are `?from=…&to=…` in RFC 3339 (or a date, meaning midnight in the organization's
 //! time zone); they default to today so far. Time after now is not counted; time in the range
 //! with no data counts as offline.
+//!
+//! The computations — [`Window`], [`machine_timeline`], [`machine_cycles`], [`machine_alarms`]
+//! — are shared with the machine's page (`crate::ui`), so the page and the API always show the
+//! same numbers; the handlers here only map them to JSON.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -14,6 +18,7 @@ use chatter_model::{
     Alarm, ConditionLevel, Cycle, CycleEnd, Interval, Machine, MachineId, MachineStatus, PartCount,
     Timestamp, Totals,
 };
+use chatter_store::StoreError;
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +29,7 @@ use crate::error::ApiError;
 use crate::time;
 
 /// Most records a list returns.
-const MAX_LIST: usize = 10_000;
+pub(crate) const MAX_LIST: usize = 10_000;
 /// Most buckets a summary splits its range into.
 const MAX_BUCKETS: usize = 1_000;
 
@@ -46,17 +51,93 @@ enum Bucketing {
 }
 
 /// A resolved range, with the organization's time zone and the time it was asked at.
-struct Window {
-    from: Timestamp,
-    to: Timestamp,
-    now: Timestamp,
-    zone: TimeZone,
-    zone_name: String,
+pub(crate) struct Window {
+    /// Its start.
+    pub(crate) from: Timestamp,
+    /// Its end (exclusive); may be after now.
+    pub(crate) to: Timestamp,
+    /// When it was resolved.
+    pub(crate) now: Timestamp,
+    /// The organization's time zone.
+    pub(crate) zone: TimeZone,
+    /// Its IANA name.
+    pub(crate) zone_name: String,
+}
+
+/// An organization's time zone, with its IANA name.
+pub(crate) struct OrgZone {
+    /// The zone.
+    pub(crate) zone: TimeZone,
+    /// Its name, as the organization's record gives it.
+    pub(crate) name: String,
+}
+
+/// The organization's time zone (UTC if its record is gone).
+pub(crate) async fn org_zone(tenant: &Tenant) -> Result<OrgZone, StoreError> {
+    let name = tenant
+        .store()
+        .organization()
+        .await?
+        .map_or_else(|| "UTC".to_owned(), |org| org.time_zone);
+    Ok(OrgZone {
+        zone: time::zone(&name),
+        name,
+    })
+}
+
+/// Now, in nanoseconds since the Unix epoch (to the millisecond).
+pub(crate) fn now() -> Timestamp {
+    chatter_model::now_ms().saturating_mul(1_000_000)
 }
 
 impl Window {
+    /// The range `[from, to)` asked for at `now`; refused, with a sentence naming `to`, unless
+    /// `to` is after `from`.
+    pub(crate) fn new(
+        from: Timestamp,
+        to: Timestamp,
+        zone: OrgZone,
+        now: Timestamp,
+    ) -> Result<Window, String> {
+        if to <= from {
+            return Err(format!(
+                "to: {} is not after from, {}",
+                time::format(to),
+                time::format(from)
+            ));
+        }
+        Ok(Window {
+            from,
+            to,
+            now,
+            zone: zone.zone,
+            zone_name: zone.name,
+        })
+    }
+
+    /// The range a client's `from` and `to` name — RFC 3339 times, or dates meaning midnight
+    /// in `zone` — from the start of today and up to now when not given. The error is a
+    /// sentence starting with the field it is about.
+    pub(crate) fn resolve(
+        from: Option<&str>,
+        to: Option<&str>,
+        zone: OrgZone,
+        now: Timestamp,
+    ) -> Result<Window, String> {
+        let bad = |field: &'static str| move |message: String| format!("{field}: {message}");
+        let from = match from {
+            Some(text) => time::parse_bound(text, &zone.zone).map_err(bad("from"))?,
+            None => time::start_of_day(now, &zone.zone).map_err(bad("from"))?,
+        };
+        let to = match to {
+            Some(text) => time::parse_bound(text, &zone.zone).map_err(bad("to"))?,
+            None => now,
+        };
+        Window::new(from, to, zone, now)
+    }
+
     /// The end of the time that can be accounted for: the range's end or now.
-    fn end(&self) -> Timestamp {
+    pub(crate) fn end(&self) -> Timestamp {
         self.to.min(self.now)
     }
 
@@ -78,41 +159,9 @@ struct RangeJson {
 
 /// Resolves the query's range in the organization's time zone.
 async fn window(tenant: &Tenant, query: &RangeQuery) -> Result<Window, ApiError> {
-    let zone_name = tenant
-        .store()
-        .organization()
-        .await?
-        .map_or_else(|| "UTC".to_owned(), |org| org.time_zone);
-    let zone = time::zone(&zone_name);
-    let now = chatter_model::now_ms().saturating_mul(1_000_000);
-    let bad = |field: &str, message: String| {
-        ApiError::bad_request("invalid_range", format!("{field}: {message}"))
-    };
-    let from = match &query.from {
-        Some(text) => time::parse_bound(text, &zone).map_err(|m| bad("from", m))?,
-        None => time::start_of_day(now, &zone).map_err(|m| bad("from", m))?,
-    };
-    let to = match &query.to {
-        Some(text) => time::parse_bound(text, &zone).map_err(|m| bad("to", m))?,
-        None => now,
-    };
-    if to <= from {
-        return Err(bad(
-            "to",
-            format!(
-                "{} is not after from, {}",
-                time::format(to),
-                time::format(from)
-            ),
-        ));
-    }
-    Ok(Window {
-        from,
-        to,
-        now,
-        zone,
-        zone_name,
-    })
+    let zone = org_zone(tenant).await?;
+    Window::resolve(query.from.as_deref(), query.to.as_deref(), zone, now())
+        .map_err(|message| ApiError::bad_request("invalid_range", message))
 }
 
 /// The machine `id`, the query's range and how many records a list may hold.
@@ -180,7 +229,7 @@ async fn machine_totals(
     current: &Current,
     from: Timestamp,
     to: Timestamp,
-) -> Result<Totals, ApiError> {
+) -> Result<Totals, StoreError> {
     if to <= from {
         return Ok(Totals::default());
     }
@@ -188,6 +237,63 @@ async fn machine_totals(
     totals.merge(&current.unstored(from, to));
     totals.fill_uncovered(to - from);
     Ok(totals)
+}
+
+/// A stretch of a machine's timeline: a state from `start` to `end` (exclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stretch {
+    /// The state.
+    pub(crate) status: MachineStatus,
+    /// When it began (or the range's start).
+    pub(crate) start: Timestamp,
+    /// When it ended (or the end of the time accounted for).
+    pub(crate) end: Timestamp,
+    /// The machine sent nothing in this stretch: it counts as offline.
+    pub(crate) no_data: bool,
+}
+
+/// What a machine did over a [`Window`].
+pub(crate) struct Timeline {
+    /// Its stretches, clipped to the time accounted for (`[from, end)`) and tiling it.
+    pub(crate) stretches: Vec<Stretch>,
+    /// Time per state (with parts, cycles and alarms) over the same time.
+    pub(crate) totals: Totals,
+    /// What the machine has open now.
+    pub(crate) current: Current,
+}
+
+/// The machine's timeline over `window`: its stored intervals, the ones not stored yet, and
+/// the state it is in now, without gaps (stretches with no data are offline); and its totals,
+/// from the stored rollups and the same unstored state. Utilization is
+/// [`Totals::utilization`]: running time over the time accounted for.
+pub(crate) async fn machine_timeline(
+    app: &AppState,
+    tenant: &Tenant,
+    machine: &MachineId,
+    window: &Window,
+) -> Result<Timeline, StoreError> {
+    let current = app.ingest.current(tenant.org(), machine).await?;
+    let end = window.end();
+    let mut stored = if window.from < end {
+        tenant.store().intervals(machine, window.from, end).await?
+    } else {
+        Vec::new()
+    };
+    stored.extend(current.pending);
+    if let Some(since) = current.since.filter(|&since| since < end) {
+        stored.push(Interval {
+            status: current.status,
+            start: since,
+            end,
+        });
+    }
+    let stretches = continuous(&stored, window.from, end);
+    let totals = machine_totals(tenant, machine, &current, window.from, end).await?;
+    Ok(Timeline {
+        stretches,
+        totals,
+        current,
+    })
 }
 
 #[derive(Serialize)]
@@ -201,14 +307,14 @@ struct IntervalJson {
     no_data: bool,
 }
 
-impl IntervalJson {
-    fn new(status: MachineStatus, start: Timestamp, end: Timestamp, no_data: bool) -> Self {
+impl From<&Stretch> for IntervalJson {
+    fn from(stretch: &Stretch) -> Self {
         IntervalJson {
-            status,
-            start: time::format(start),
-            end: time::format(end),
-            seconds: time::seconds(end - start),
-            no_data,
+            status: stretch.status,
+            start: time::format(stretch.start),
+            end: time::format(stretch.end),
+            seconds: time::seconds(stretch.end - stretch.start),
+            no_data: stretch.no_data,
         }
     }
 }
@@ -222,39 +328,32 @@ pub(super) async fn timeline(
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (machine, window, limit) = machine_range(&tenant, &id, &query).await?;
-    let current = app.ingest.current(tenant.org(), &machine.id).await?;
-    let end = window.end();
-    let mut stored = tenant
-        .store()
-        .intervals(&machine.id, window.from, end)
-        .await?;
-    stored.extend(current.pending);
-    if let Some(since) = current.since.filter(|&since| since < end) {
-        stored.push(Interval {
-            status: current.status,
-            start: since,
-            end,
-        });
-    }
-    let (intervals, truncated) = continuous(&stored, window.from, end, limit);
-    let totals = machine_totals(&tenant, &machine.id, &current, window.from, end).await?;
+    let timeline = machine_timeline(&app, &tenant, &machine.id, &window).await?;
+    let truncated = timeline.stretches.len() > limit;
+    let intervals: Vec<IntervalJson> = timeline
+        .stretches
+        .iter()
+        .take(limit)
+        .map(IntervalJson::from)
+        .collect();
     Ok(Json(serde_json::json!({
         "machine": machine.id,
         "range": window.header(),
         "intervals": intervals,
         "truncated": truncated,
-        "totals": TotalsJson::from(&totals),
-        "current": CurrentJson::new(&current, window.now),
+        "totals": TotalsJson::from(&timeline.totals),
+        "current": CurrentJson::new(&timeline.current, window.now),
     })))
 }
 
 /// The intervals clipped to `[from, to)`, with the gaps between them filled as offline.
-fn continuous(
-    intervals: &[Interval],
-    from: Timestamp,
-    to: Timestamp,
-    limit: usize,
-) -> (Vec<IntervalJson>, bool) {
+fn continuous(intervals: &[Interval], from: Timestamp, to: Timestamp) -> Vec<Stretch> {
+    let stretch = |status, start, end, no_data| Stretch {
+        status,
+        start,
+        end,
+        no_data,
+    };
     let mut out = Vec::new();
     let mut cursor = from;
     for interval in intervals {
@@ -263,22 +362,15 @@ fn continuous(
             continue;
         }
         if start > cursor {
-            out.push(IntervalJson::new(
-                MachineStatus::Offline,
-                cursor,
-                start,
-                true,
-            ));
+            out.push(stretch(MachineStatus::Offline, cursor, start, true));
         }
-        out.push(IntervalJson::new(interval.status, start, end, false));
+        out.push(stretch(interval.status, start, end, false));
         cursor = end;
     }
     if cursor < to {
-        out.push(IntervalJson::new(MachineStatus::Offline, cursor, to, true));
+        out.push(stretch(MachineStatus::Offline, cursor, to, true));
     }
-    let truncated = out.len() > limit;
-    out.truncate(limit);
-    (out, truncated)
+    out
 }
 
 #[derive(Serialize)]
@@ -306,6 +398,28 @@ impl From<Cycle> for CycleJson {
     }
 }
 
+/// The machine's cycles that ended in `window` (at most `limit`, oldest first): the stored
+/// ones and the one `current` holds back (unless it was stored since).
+pub(crate) async fn machine_cycles(
+    tenant: &Tenant,
+    machine: &MachineId,
+    current: &Current,
+    window: &Window,
+    limit: usize,
+) -> Result<Vec<Cycle>, StoreError> {
+    let mut cycles = tenant
+        .store()
+        .cycles(machine, window.from, window.to, limit)
+        .await?;
+    let ended = current.ended_cycle.as_ref().filter(|ended| {
+        (window.from..window.to).contains(&ended.end)
+            && !cycles.iter().any(|stored| stored.start == ended.start)
+    });
+    cycles.extend(ended.cloned());
+    cycles.truncate(limit);
+    Ok(cycles)
+}
+
 /// `GET /api/v1/machines/{id}/cycles`: cycles that ended in the range, with the open one.
 pub(super) async fn cycles(
     tenant: Tenant,
@@ -314,18 +428,8 @@ pub(super) async fn cycles(
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (machine, window, limit) = machine_range(&tenant, &id, &query).await?;
-    let mut cycles = tenant
-        .store()
-        .cycles(&machine.id, window.from, window.to, limit)
-        .await?;
     let current = app.ingest.current(tenant.org(), &machine.id).await?;
-    let ended = current.ended_cycle.as_ref();
-    cycles.extend(
-        ended
-            .filter(|c| (window.from..window.to).contains(&c.end))
-            .cloned(),
-    );
-    cycles.truncate(limit);
+    let cycles = machine_cycles(&tenant, &machine.id, &current, &window, limit).await?;
     let durations: Vec<i64> = cycles.iter().map(Cycle::duration).collect();
     let listed: Vec<CycleJson> = cycles.into_iter().map(CycleJson::from).collect();
     Ok(Json(serde_json::json!({
@@ -462,6 +566,34 @@ impl AlarmJson {
     }
 }
 
+/// The machine's alarms raised in `window` (at most `limit`): the cleared ones stored, oldest
+/// first, then the ones `current` has active (unless they cleared since).
+pub(crate) async fn machine_alarms(
+    tenant: &Tenant,
+    machine: &MachineId,
+    current: &Current,
+    window: &Window,
+    limit: usize,
+) -> Result<Vec<Alarm>, StoreError> {
+    let mut alarms = tenant
+        .store()
+        .alarms(machine, window.from, window.to, limit)
+        .await?;
+    let same = |a: &Alarm, b: &Alarm| {
+        a.start == b.start && a.data_item == b.data_item && a.native_code == b.native_code
+    };
+    let active: Vec<Alarm> = current
+        .alarms
+        .iter()
+        .filter(|alarm| (window.from..window.to).contains(&alarm.start))
+        .filter(|alarm| !alarms.iter().any(|stored| same(stored, alarm)))
+        .cloned()
+        .collect();
+    alarms.extend(active);
+    alarms.truncate(limit);
+    Ok(alarms)
+}
+
 /// `GET /api/v1/machines/{id}/alarms`: alarms raised in the range, cleared or still active.
 pub(super) async fn alarms(
     tenant: Tenant,
@@ -470,14 +602,8 @@ pub(super) async fn alarms(
     Query(query): Query<RangeQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let (machine, window, limit) = machine_range(&tenant, &id, &query).await?;
-    let mut alarms = tenant
-        .store()
-        .alarms(&machine.id, window.from, window.to, limit)
-        .await?;
     let current = app.ingest.current(tenant.org(), &machine.id).await?;
-    let raised = |alarm: &&Alarm| (window.from..window.to).contains(&alarm.start);
-    alarms.extend(current.alarms.iter().filter(raised).cloned());
-    alarms.truncate(limit);
+    let alarms = machine_alarms(&tenant, &machine.id, &current, &window, limit).await?;
     let listed: Vec<AlarmJson> = alarms
         .into_iter()
         .map(|alarm| AlarmJson::new(alarm, window.now))

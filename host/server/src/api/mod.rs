@@ -3,7 +3,7 @@
 //! to JSON. Who may call each route is declared here, in [`routes`].
 
 mod account;
-mod data;
+pub(crate) mod data;
 mod edge;
 mod events;
 mod machines;

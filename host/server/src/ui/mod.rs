@@ -1,5 +1,6 @@
 //! The web UI: server-rendered pages for signing up and in, accounts, organizations and their
-//! members, the audit log, and the live dashboard of the current organization's machines.
+//! members, the audit log, the live dashboard of the current organization's machines, and
+//! each machine's page.
 //!
 //! Pages are askama templates (`templates/`) drawn inside one frame (`base.html`); every
 //! operation is one of [`crate::accounts`]'s, so the pages and the JSON API behave alike. Who may
@@ -11,9 +12,11 @@
 //! - [`page`]: rendering, error pages and the small view helpers pages share;
 //! - [`cookies`]: the session cookie, the pre-sign-in form cookie, and safe redirects;
 //! - one module per area: [`sign`], [`invitations`], [`unsubscribe`], [`dashboard`],
-//!   [`setup`] (adding, editing, testing, disabling and deleting machines), [`members`],
-//!   [`audit`], [`account`], [`deletion`], [`organization`], and [`assets`] for the stylesheet
-//!   and the pages' scripts.
+//!   [`machine`] (a machine's day), [`setup`] (adding, editing, testing, disabling and deleting
+//!   machines), [`tv`] (TV mode and wall displays), [`members`], [`audit`], [`account`],
+//!   [`deletion`], [`organization`], and [`assets`] for the stylesheet and the pages' scripts;
+//! - [`floor_view`] and [`floor_feed`]: the machine tiles the dashboard and TV mode draw, and
+//!   the data that keeps them live.
 
 mod account;
 mod assets;
@@ -25,6 +28,7 @@ mod floor_feed;
 mod floor_view;
 mod frame;
 mod invitations;
+mod machine;
 mod members;
 mod organization;
 mod page;
@@ -58,6 +62,7 @@ pub(crate) fn routes() -> Vec<Route> {
             assets::dashboard_script,
         ),
         route(M::GET, "/assets/setup.js", Public, assets::setup_script),
+        route(M::GET, "/assets/machine.js", Public, assets::machine_script),
         // Before sign-in.
         route(M::GET, "/sign-up", Public, sign::sign_up_page),
         route(M::POST, "/sign-up", Public, sign::sign_up),
@@ -111,6 +116,8 @@ pub(crate) fn routes() -> Vec<Route> {
         route(M::POST, "/machines/{id}/enable", operate, setup::enable),
         route(M::GET, "/machines/{id}/delete", operate, setup::delete_page),
         route(M::POST, "/machines/{id}/delete", operate, setup::delete),
+        // A machine.
+        route(M::GET, "/machines/{id}", read, machine::show),
         route(M::GET, "/organization", read, organization::show),
         route(
             M::POST,
