@@ -226,6 +226,21 @@ async fn tv_mode_fits_8_and_50_machines_on_a_full_hd_screen() {
             number("smallest") >= 100.0,
             "tiles too small to read: {fit}"
         );
+        if machines == 8 {
+            // A phone makes a poor wall, but the page still must not spill sideways.
+            browser.set_window_size(390, 844).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let overflow = run(
+                &browser,
+                "return document.documentElement.scrollWidth - window.innerWidth;",
+            )
+            .await;
+            assert!(
+                overflow.as_i64().unwrap() <= 0,
+                "overflows by {overflow} px"
+            );
+            browser.screenshot("tv-phone").await.unwrap();
+        }
         browser.close().await.unwrap();
     }
 }

@@ -1,7 +1,8 @@
 //! How long the floor screens take to render on the server, for shops of 100 and 1,000
-//! machines that each reported a working day: the dashboard (`/`), TV mode (`/tv`) and the tile
-//! data screens catch up from (`/floor/tiles`), as one signed-in browser asks for them over
-//! loopback, against `/healthz` on the same server in the same run (the baseline: HTTP alone).
+//! machines that each reported a working day: the dashboard (`/`), TV mode (`/tv`), the tile
+//! data screens catch up from (`/floor/tiles`) and one machine's page (`/machines/{id}`,
+//! today), as one signed-in browser asks for them over loopback, against `/healthz` on the same
+//! server in the same run (the baseline: HTTP alone).
 //!
 //! `cargo bench -p chatter-server --bench render`
 
@@ -37,12 +38,13 @@ fn day(machine: usize, now_ns: i64) -> Vec<Value> {
     for step in 0..steps {
         let at = start + step * CHANGE_EVERY_MIN * 60_000_000_000 + machine as i64 * 1_000_000;
         let sequence = observations.len() as u64 + 1;
-        let (execution, program) = match (step + machine as i64) % 6 {
-            0 | 1 | 2 => ("ACTIVE", format!("O{:04}", 1000 + step % 7)),
-            3 => ("FEED_HOLD", format!("O{:04}", 1000 + step % 7)),
-            4 => ("READY", format!("O{:04}", 1000 + step % 7)),
-            _ => ("STOPPED", format!("O{:04}", 1000 + step % 7)),
+        let execution = match (step + machine as i64) % 6 {
+            0..=2 => "ACTIVE",
+            3 => "FEED_HOLD",
+            4 => "READY",
+            _ => "STOPPED",
         };
+        let program = format!("O{:04}", 1000 + step % 7);
         observations.push(observation(sequence, "program", at, event(&program)));
         observations.push(observation(sequence + 1, "exec", at + 1, event(execution)));
         if execution == "READY" {

@@ -77,5 +77,5 @@ async fn audit(
     if let Some(user) = tenant.user() {
         audit = audit.actor(user);
     }
-    Ok(audit.record(app).await?)
+    audit.record(app).await
 }
