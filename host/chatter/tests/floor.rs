@@ -244,3 +244,51 @@ async fn tv_mode_fits_8_and_50_machines_on_a_full_hd_screen() {
         browser.close().await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dashboard_reconnects_by_itself_after_the_server_restarts() {
+    if !skip::available("the floor screens", Browser::is_available) {
+        return;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr = format!("127.0.0.1:{port}");
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let args = ["--addr", &addr, "--machines", "3", "--data", &data_dir];
+    let mut shop = demo_shop::start_with(&args);
+    let browser = start_browser((1280, 900)).await;
+    sign_in(&browser, &shop).await;
+    browser
+        .wait_for_text("#connection", "Live", WAIT)
+        .await
+        .unwrap();
+    run(&browser, "window.chatterSamePage = true; return true;").await;
+
+    assert!(shop.demo.terminate(), "the demo did not stop cleanly");
+    browser
+        .wait_for_text("#connection", "Reconnecting", WAIT)
+        .await
+        .unwrap();
+    // The same data, so the browser's session is still good.
+    let _restarted = demo_shop::start_with(&args);
+    browser
+        .wait_for_text("#connection", "Live", Duration::from_secs(60))
+        .await
+        .unwrap();
+    let before = shown_states(&browser).await;
+    let started = Instant::now();
+    while shown_states(&browser).await == before && started.elapsed() < Duration::from_secs(90) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_ne!(
+        shown_states(&browser).await,
+        before,
+        "no state change reached the page after the restart"
+    );
+    let same_page = run(&browser, "return window.chatterSamePage === true;").await;
+    assert_eq!(same_page, Value::Bool(true), "the page was reloaded");
+}

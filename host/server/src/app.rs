@@ -32,6 +32,9 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     /// How the site is reached.
     pub web: Arc<WebSettings>,
+    /// Cancelled when the server begins to shut down, so that responses that never end by
+    /// themselves (event streams) end and the graceful shutdown can finish.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 /// How the site is reached, which decides its links and cookies.

@@ -111,6 +111,11 @@ pub async fn serve(
         Duration::from_secs(config.retention.interval_s.max(1)),
     ));
     let app = app_state(config, store, live, fleet.clone(), ingest.clone()).await?;
+    let stopping = app.stopping.clone();
+    let shutdown = async move {
+        shutdown.await;
+        stopping.cancel();
+    };
     let served = match tls {
         Some(tls) => tls::serve_tls(listener, router(app), tls, shutdown)
             .await
@@ -163,6 +168,7 @@ async fn app_state(
             config.email.smtp_url.as_deref(),
             &config.email.from,
         )?),
+        stopping: tokio_util::sync::CancellationToken::new(),
     })
 }
 

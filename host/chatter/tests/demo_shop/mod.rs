@@ -25,14 +25,14 @@ pub struct Shop {
 
 /// Starts `chatter demo` with `machines` simulated machines on a free port.
 pub fn start(machines: u32) -> Shop {
+    start_with(&["--addr", "127.0.0.1:0", "--machines", &machines.to_string()])
+}
+
+/// Starts `chatter demo` with `args`.
+pub fn start_with(args: &[&str]) -> Shop {
     let child = Command::new(env!("CARGO_BIN_EXE_chatter"))
-        .args([
-            "demo",
-            "--addr",
-            "127.0.0.1:0",
-            "--machines",
-            &machines.to_string(),
-        ])
+        .arg("demo")
+        .args(args)
         .env("CHATTER_LOG", "warn")
         .stderr(Stdio::piped())
         .spawn()

@@ -17,6 +17,7 @@ pub(super) async fn stream(
     State(app): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let org = tenant.org().clone();
+    let stopping = app.stopping.clone();
     let stream = BroadcastStream::new(app.live.subscribe()).filter_map(move |event| match event {
         Ok(event) if event.org == org => Event::default()
             .event("machine")
@@ -26,5 +27,7 @@ pub(super) async fn stream(
         // Other organizations' events, and gaps of a slow client, are skipped.
         _ => None,
     });
+    // Ends when the server stops, which would otherwise wait for the client to leave.
+    let stream = futures::StreamExt::take_until(stream, stopping.cancelled_owned());
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -49,6 +49,7 @@ pub(crate) async fn events(
     let today = Today::of(&tenant).await?;
     let org = tenant.org().clone();
     let watched = tenant.clone();
+    let stopping = app.stopping.clone();
     let changes = BroadcastStream::new(app.live.subscribe()).filter_map(move |received| {
         let (app, tenant, today) = (app.clone(), tenant.clone(), today.clone());
         let org = org.clone();
@@ -73,8 +74,12 @@ pub(crate) async fn events(
     });
     let heartbeat = IntervalStream::new(tokio::time::interval(HEARTBEAT))
         .map(|_| Event::default().event("ping").data("{}"));
+    let ended = futures::future::select(
+        Box::pin(revoked(watched)),
+        Box::pin(stopping.cancelled_owned()),
+    );
     let stream = futures::stream::select(changes, heartbeat)
-        .take_until(Box::pin(revoked(watched)))
+        .take_until(ended)
         .map(Ok);
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
