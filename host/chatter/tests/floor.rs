@@ -17,17 +17,25 @@ const WAIT: Duration = Duration::from_secs(30);
 
 async fn sign_in(browser: &Browser, shop: &demo_shop::Shop) {
     let base = format!("http://{}", shop.addr);
-    browser.goto(&format!("{base}/sign-in")).await.unwrap();
     browser
-        .fill("#sign-in input[name=email]", &shop.email)
+        .sign_in(&base, &shop.email, &shop.password)
         .await
         .unwrap();
-    browser
-        .fill("#sign-in input[name=password]", &shop.password)
-        .await
-        .unwrap();
-    browser.click("#sign-in-submit").await.unwrap();
-    browser.wait_for("#sign-out", WAIT).await.unwrap();
+}
+
+/// Resizes the window to a phone's width and checks nothing spills sideways.
+async fn assert_fits_a_phone(browser: &Browser) {
+    browser.set_window_size(390, 844).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let overflow = run(
+        browser,
+        "return document.documentElement.scrollWidth - window.innerWidth;",
+    )
+    .await;
+    assert!(
+        overflow.as_i64().unwrap() <= 0,
+        "overflows by {overflow} px"
+    );
 }
 
 /// Runs `script` (a function body) in the page and returns what it returns.
@@ -152,17 +160,7 @@ async fn the_dashboard_follows_the_demo_shop_live() {
     browser.click(".chip-all input").await.unwrap();
 
     // At phone width everything fits across.
-    browser.set_window_size(390, 844).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let overflow = run(
-        &browser,
-        "return document.documentElement.scrollWidth - window.innerWidth;",
-    )
-    .await;
-    assert!(
-        overflow.as_i64().unwrap() <= 0,
-        "overflows by {overflow} px"
-    );
+    assert_fits_a_phone(&browser).await;
     browser.screenshot("floor-dashboard-phone").await.unwrap();
 }
 
@@ -228,17 +226,7 @@ async fn tv_mode_fits_8_and_50_machines_on_a_full_hd_screen() {
         );
         if machines == 8 {
             // A phone makes a poor wall, but the page still must not spill sideways.
-            browser.set_window_size(390, 844).await.unwrap();
-            tokio::time::sleep(Duration::from_millis(300)).await;
-            let overflow = run(
-                &browser,
-                "return document.documentElement.scrollWidth - window.innerWidth;",
-            )
-            .await;
-            assert!(
-                overflow.as_i64().unwrap() <= 0,
-                "overflows by {overflow} px"
-            );
+            assert_fits_a_phone(&browser).await;
             browser.screenshot("tv-phone").await.unwrap();
         }
         browser.close().await.unwrap();

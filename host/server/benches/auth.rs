@@ -16,7 +16,7 @@ use chatter_server::ServerConfig;
 use chatter_store::{SledStore, Store};
 
 mod common;
-use common::owner_token;
+use common::{owner_token, sign_in_form};
 
 /// Clients sending at once.
 const CLIENTS: usize = 8;
@@ -53,16 +53,6 @@ async fn rate(base: &str, path: &str, header: Option<(&'static str, String)>) ->
         task.await.unwrap();
     }
     (CLIENTS * REQUESTS) as f64 / started.elapsed().as_secs_f64()
-}
-
-/// The form cookie and CSRF token of the sign-in page.
-async fn sign_in_form(client: &reqwest::Client, base: &str) -> (String, String) {
-    let page = client.get(format!("{base}/sign-in")).send().await.unwrap();
-    let cookie = page.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let html = page.text().await.unwrap();
-    let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap();
-    (cookie, csrf.split('"').next().unwrap().to_owned())
 }
 
 /// Sign-ins a second, and the session cookie of the last.

@@ -18,7 +18,7 @@ use chatter_store::{SledStore, Store};
 use serde_json::{Value, json};
 
 mod common;
-use common::owner_token;
+use common::{owner_token, sign_in_form};
 
 /// Shops measured, by machine count.
 const SHOPS: [usize; 2] = [100, 1_000];
@@ -114,23 +114,7 @@ async fn time_get(
 }
 
 async fn session_cookie(client: &reqwest::Client, base: &str) -> String {
-    let page = client.get(format!("{base}/sign-in")).send().await.unwrap();
-    let form_cookie = page.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let html = page.text().await.unwrap();
-    let csrf = html
-        .split("name=\"csrf\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (form_cookie, csrf) = sign_in_form(client, base).await;
     let form = [
         ("csrf", csrf.as_str()),
         ("email", "bench@shop.example"),
@@ -144,13 +128,8 @@ async fn session_cookie(client: &reqwest::Client, base: &str) -> String {
         .await
         .unwrap();
     assert_eq!(response.status(), 303);
-    response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
+    let cookie = response.headers()["set-cookie"].to_str().unwrap();
+    cookie.split(';').next().unwrap().to_owned()
 }
 
 async fn shop(machines: usize) {

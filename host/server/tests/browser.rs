@@ -32,17 +32,7 @@ async fn mail_to(mail: &MailServer, to: &str, subject: &str) -> Mail {
 }
 
 async fn sign_in(browser: &Browser, base: &str, email: &str, password: &str) {
-    browser.goto(&format!("{base}/sign-in")).await.unwrap();
-    browser
-        .fill("#sign-in input[name=email]", email)
-        .await
-        .unwrap();
-    browser
-        .fill("#sign-in input[name=password]", password)
-        .await
-        .unwrap();
-    browser.click("#sign-in-submit").await.unwrap();
-    browser.wait_for("#sign-out", WAIT).await.unwrap();
+    browser.sign_in(base, email, password).await.unwrap();
 }
 
 async fn sign_out(browser: &Browser) {

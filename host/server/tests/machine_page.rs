@@ -399,17 +399,10 @@ async fn the_page_in_a_browser_matches_the_api_and_fits_a_phone() {
     })
     .await
     .unwrap();
-    browser.goto(&format!("{base}/sign-in")).await.unwrap();
     browser
-        .fill("#sign-in input[name=email]", OWNER_EMAIL)
+        .sign_in(&base, OWNER_EMAIL, OWNER_PASSWORD)
         .await
         .unwrap();
-    browser
-        .fill("#sign-in input[name=password]", OWNER_PASSWORD)
-        .await
-        .unwrap();
-    browser.click("#sign-in-submit").await.unwrap();
-    browser.wait_for("#sign-out", WAIT).await.unwrap();
 
     // The dashboard links to the machine.
     browser.click("#tiles a.tile-body").await.unwrap();

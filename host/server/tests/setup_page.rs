@@ -735,17 +735,10 @@ async fn the_form_in_a_browser_at_desktop_and_phone_width() {
     .await
     .unwrap();
 
-    browser.goto(&format!("{base}/sign-in")).await.unwrap();
     browser
-        .fill("#sign-in input[name=email]", OWNER_EMAIL)
+        .sign_in(&base, OWNER_EMAIL, OWNER_PASSWORD)
         .await
         .unwrap();
-    browser
-        .fill("#sign-in input[name=password]", OWNER_PASSWORD)
-        .await
-        .unwrap();
-    browser.click("#sign-in-submit").await.unwrap();
-    browser.wait_for("#sign-out", WAIT).await.unwrap();
 
     // From the dashboard to the form; choosing the driver shows its settings in place.
     browser.click("#add-machine").await.unwrap();

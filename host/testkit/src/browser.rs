@@ -42,6 +42,9 @@ impl Default for BrowserOptions {
     }
 }
 
+/// How long a sign-in may take (Argon2id is slow on purpose, and slower in debug builds).
+const SIGN_IN_WAIT: Duration = Duration::from_secs(30);
+
 /// A headless Chromium with a fresh profile. Dropping it kills chromedriver and the browser;
 /// [`close`](Browser::close) ends the session politely first.
 ///
@@ -246,6 +249,17 @@ impl Browser {
             .set_window_size(width, height)
             .await
             .with_context(|| format!("resizing the window to {width}x{height}"))
+    }
+
+    /// Signs in to the Chatter at `base` through its sign-in form, and waits for the signed-in
+    /// page.
+    pub async fn sign_in(&self, base: &str, email: &str, password: &str) -> anyhow::Result<()> {
+        self.goto(&format!("{base}/sign-in")).await?;
+        self.fill("#sign-in input[name=email]", email).await?;
+        self.fill("#sign-in input[name=password]", password).await?;
+        self.click("#sign-in-submit").await?;
+        self.wait_for("#sign-out", SIGN_IN_WAIT).await?;
+        Ok(())
     }
 
     /// Ends the WebDriver session, which closes the browser; chromedriver is killed on drop.
