@@ -230,6 +230,7 @@ async fn shop(machines: usize) {
         ("/", "dashboard"),
         ("/tv", "TV mode"),
         ("/floor/tiles", "tile data"),
+        ("/machines/machine-0000", "a machine's day"),
     ] {
         let (median, p95, bytes) = time_get(&client, &base, path, &session, rounds).await;
         println!(
