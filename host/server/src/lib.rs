@@ -9,7 +9,9 @@
 //! - [`plugins`] installs, lists and removes plugins (shared with the CLI);
 //! - [`setup`] adds, changes, disables, enables, removes and tests machines (shared by the API
 //!   and the web pages);
-//! - [`config`] is the server's configuration file.
+//! - [`config`] is the server's configuration file;
+//! - [`vault`] seals third-party credentials at rest, bound to their organization and
+//!   connection (the integrations' OAuth connections are its users).
 
 pub mod accounts;
 pub mod api;
@@ -29,6 +31,7 @@ pub mod setup;
 pub mod time;
 pub mod tls;
 mod ui;
+pub mod vault;
 
 pub use config::ServerConfig;
 pub use error::ApiError;
