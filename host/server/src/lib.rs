@@ -6,6 +6,7 @@
 //! - [`live`] holds each machine's latest values, derived status and driver health, and
 //!   broadcasts changes;
 //! - [`api`] is the axum router: thin handlers over the two above;
+//! - [`floor`] builds what the dashboard's and TV mode's machine tiles show;
 //! - [`plugins`] installs, lists and removes plugins (shared with the CLI);
 //! - [`setup`] adds, changes, disables, enables, removes and tests machines (shared by the API
 //!   and the web pages);
