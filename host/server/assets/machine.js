@@ -140,3 +140,34 @@
   }
   window.addEventListener("scroll", hide, { passive: true });
 })();
+
+// The machine's current state, kept live from the floor's tile stream; the charts stay as
+// drawn for the range asked for.
+(function () {
+  const badge = document.getElementById("machine-status");
+  if (!badge || !("EventSource" in window)) {
+    return;
+  }
+  const since = document.getElementById("machine-since");
+  const events = new EventSource("/floor/events");
+  events.addEventListener("tile", (message) => {
+    let change;
+    try {
+      change = JSON.parse(message.data);
+    } catch (_) {
+      return;
+    }
+    if (change.id !== badge.dataset.machine || change.status === badge.dataset.status) {
+      return;
+    }
+    badge.className = "status status-" + change.status;
+    badge.dataset.status = change.status;
+    badge.textContent = change.label;
+    if (since) {
+      const at = change.since_ms ? new Date(change.since_ms) : null;
+      since.textContent = at
+        ? "since " + at.toLocaleString([], { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })
+        : "";
+    }
+  });
+})();

@@ -301,3 +301,47 @@ async fn a_revoked_display_says_so_on_screen() {
         .unwrap();
     browser.screenshot("tv-disconnected").await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_machines_page_follows_its_state_live() {
+    if !skip::available("the machine page in a browser", Browser::is_available) {
+        return;
+    }
+    let shop = common::shop(1).await;
+    let browser = Browser::start().await.unwrap();
+    browser
+        .sign_in(&shop.base, common::OWNER_EMAIL, common::OWNER_PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .goto(&format!("{}/machines/mill-1", shop.base))
+        .await
+        .unwrap();
+    let status = || async {
+        browser
+            .client()
+            .execute(
+                "window.chatterSamePage = window.chatterSamePage || 'set';
+                 return [document.getElementById('machine-status').dataset.status,
+                         document.getElementById('machine-status').textContent,
+                         window.chatterSamePage];",
+                Vec::new(),
+            )
+            .await
+            .unwrap()
+    };
+    let before = status().await;
+    let started = std::time::Instant::now();
+    let mut after = before.clone();
+    while after[0] == before[0] && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        after = status().await;
+    }
+    assert_ne!(after[0], before[0], "the state never changed on the page");
+    assert_eq!(
+        after[1].as_str().unwrap().to_lowercase(),
+        after[0].as_str().unwrap(),
+        "the label follows the state"
+    );
+    assert_eq!(after[2], "set", "the page was reloaded");
+}
