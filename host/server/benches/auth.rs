@@ -16,7 +16,7 @@ use chatter_server::ServerConfig;
 use chatter_store::{SledStore, Store};
 
 mod common;
-use common::{owner_token, sign_in_form};
+use common::{owner_token, sign_in};
 
 /// Clients sending at once.
 const CLIENTS: usize = 8;
@@ -68,26 +68,9 @@ async fn sign_ins(base: &str) -> (f64, String) {
                 .unwrap();
             let mut session = String::new();
             for _ in 0..SIGN_INS {
-                let (cookie, csrf) = sign_in_form(&client, &base).await;
-                let form = [
-                    ("csrf", csrf.as_str()),
-                    ("email", "bench@shop.example"),
-                    ("password", "bench password"),
-                ];
-                let response = client
-                    .post(format!("{base}/sign-in"))
-                    .header("cookie", cookie)
-                    .form(&form)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(response.status(), 303);
-                session = response.headers()["set-cookie"]
-                    .to_str()
-                    .unwrap()
-                    .to_owned();
+                session = sign_in(&client, &base).await;
             }
-            session.split(';').next().unwrap().to_owned()
+            session
         }));
     }
     let mut session = String::new();

@@ -18,7 +18,7 @@ use chatter_store::{SledStore, Store};
 use serde_json::{Value, json};
 
 mod common;
-use common::{owner_token, sign_in_form};
+use common::{owner_token, sign_in};
 
 /// Shops measured, by machine count.
 const SHOPS: [usize; 2] = [100, 1_000];
@@ -113,25 +113,6 @@ async fn time_get(
     (median, p95, bytes)
 }
 
-async fn session_cookie(client: &reqwest::Client, base: &str) -> String {
-    let (form_cookie, csrf) = sign_in_form(client, base).await;
-    let form = [
-        ("csrf", csrf.as_str()),
-        ("email", "bench@shop.example"),
-        ("password", "bench password"),
-    ];
-    let response = client
-        .post(format!("{base}/sign-in"))
-        .header("cookie", form_cookie)
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 303);
-    let cookie = response.headers()["set-cookie"].to_str().unwrap();
-    cookie.split(';').next().unwrap().to_owned()
-}
-
 async fn shop(machines: usize) {
     let dir = tempfile::Builder::new()
         .prefix("render-bench")
@@ -215,7 +196,7 @@ async fn shop(machines: usize) {
         );
     }
     let filled = filling.elapsed();
-    let session = session_cookie(&client, &base).await;
+    let session = sign_in(&client, &base).await;
     let rounds = if machines <= 100 { 100 } else { 20 };
     // Warm up: the first read of each machine's part count goes to the store.
     time_get(&client, &base, "/", &session, 2).await;

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use chatter_model::{OrgId, Role};
 use chatter_replay::shdr::{ReplayOptions, ShdrLog, ShdrReplay};
 use chatter_store::{Accounts as _, Store as _};
-use chatter_testkit::{Browser, BrowserOptions, skip};
+use chatter_testkit::{Browser, skip};
 use common::{OWNER_EMAIL, OWNER_PASSWORD, Shop, ShopSetup, send};
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
@@ -393,12 +393,7 @@ async fn the_page_in_a_browser_matches_the_api_and_fits_a_phone() {
         return;
     };
     let base = shop.base.clone();
-    let browser = Browser::start_with(BrowserOptions {
-        window: (1280, 900),
-        ..BrowserOptions::default()
-    })
-    .await
-    .unwrap();
+    let browser = Browser::start().await.unwrap();
     browser
         .sign_in(&base, OWNER_EMAIL, OWNER_PASSWORD)
         .await

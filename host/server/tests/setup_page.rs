@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use chatter_model::{MachineId, OrgId, Role};
 use chatter_store::{Accounts, Store};
-use chatter_testkit::{Browser, BrowserOptions, skip};
+use chatter_testkit::{Browser, skip};
 use common::{OWNER_EMAIL, OWNER_PASSWORD, Shop, ShopSetup, get, send, wait_for};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -728,12 +728,7 @@ async fn the_form_in_a_browser_at_desktop_and_phone_width() {
     }
     let shop = shop().await;
     let base = shop.base.clone();
-    let browser = Browser::start_with(BrowserOptions {
-        window: (1280, 900),
-        ..BrowserOptions::default()
-    })
-    .await
-    .unwrap();
+    let browser = Browser::start().await.unwrap();
 
     browser
         .sign_in(&base, OWNER_EMAIL, OWNER_PASSWORD)

@@ -1,5 +1,5 @@
-//! What the benchmarks share: an owner's API token for the served organization, and the
-//! sign-in form's cookie and CSRF token.
+//! What the benchmarks share: an owner's API token for the served organization, and signing
+//! that owner in through the form.
 
 use chatter_model::{OrgId, Organization, Role};
 use chatter_server::accounts::operator;
@@ -17,13 +17,29 @@ pub async fn owner_token(store: &dyn chatter_store::Store, org: &OrgId) -> Strin
         .unwrap()
 }
 
-/// The form cookie and CSRF token of the sign-in page at `base`.
+/// Signs the bench user in at `base` through the sign-in form; returns the session cookie
+/// (`name=value`).
 #[allow(dead_code, reason = "not every benchmark signs in through the form")]
-pub async fn sign_in_form(client: &reqwest::Client, base: &str) -> (String, String) {
+pub async fn sign_in(client: &reqwest::Client, base: &str) -> String {
     let page = client.get(format!("{base}/sign-in")).send().await.unwrap();
-    let cookie = page.headers()["set-cookie"].to_str().unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let form_cookie = page.headers()["set-cookie"].to_str().unwrap();
+    let form_cookie = form_cookie.split(';').next().unwrap().to_owned();
     let html = page.text().await.unwrap();
     let csrf = html.split("name=\"csrf\" value=\"").nth(1).unwrap();
-    (cookie, csrf.split('"').next().unwrap().to_owned())
+    let csrf = csrf.split('"').next().unwrap();
+    let form = [
+        ("csrf", csrf),
+        ("email", "bench@shop.example"),
+        ("password", "bench password"),
+    ];
+    let response = client
+        .post(format!("{base}/sign-in"))
+        .header("cookie", form_cookie)
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    let session = response.headers()["set-cookie"].to_str().unwrap();
+    session.split(';').next().unwrap().to_owned()
 }
