@@ -11,6 +11,7 @@ mod account;
 pub mod audit;
 mod derived;
 mod ids;
+pub mod library;
 mod machine;
 mod observation;
 mod status;
