@@ -9,6 +9,7 @@
 
 mod account;
 pub mod audit;
+mod connection;
 mod derived;
 mod ids;
 pub mod library;
@@ -18,6 +19,9 @@ mod status;
 mod token;
 
 pub use account::{ApiToken, EmailLink, Invitation, LinkPurpose, Membership, Role, Session, User};
+pub use connection::{
+    Account, Connection, ConnectionStatus, LibraryEntry, Sealed, SyncFailure, SyncRecord,
+};
 pub use derived::{Alarm, Cycle, CycleEnd, Interval, PartCount, SignalMapping, Totals};
 pub use ids::{IdError, MachineId, OrgId, PluginId, UserId};
 pub use machine::{Endpoint, Feed, Machine, Organization, Retention};

@@ -32,6 +32,8 @@ pub mod integration {
         world: "integration",
         imports: {
             "chatter:plugin/authorized-http.send": async,
+            "chatter:plugin/artifacts.put": async,
+            "chatter:plugin/artifacts.contains": async,
             default: trappable,
         },
         exports: { default: async },

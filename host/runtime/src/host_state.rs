@@ -9,13 +9,15 @@ use chatter_model::{Endpoint, MachineId, OrgId, PluginId};
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+use crate::capabilities::artifacts::ArtifactLibrary;
+use crate::capabilities::authorized_http::ProviderGateway;
 use crate::capabilities::machine_network::NetworkPolicy;
 use crate::limits::{EffectiveLimits, MemoryLimiter};
 use crate::manifest::Capability;
 
 /// Who an instance runs for, and what the organization gave it. The runtime attributes every
 /// fault and log line of the instance to this.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct InstanceContext {
     /// The organization the instance works for.
     pub org: OrgId,
@@ -25,8 +27,10 @@ pub struct InstanceContext {
     pub grants: BTreeSet<Capability>,
     /// The organization's configuration, already resolved against the manifest's schema.
     pub config: BTreeMap<String, String>,
-    /// API hosts an integration's `authorized-http` requests may go to.
-    pub authorized_hosts: Vec<String>,
+    /// Carries an integration's `authorized-http` requests to its provider (integrations only).
+    pub gateway: Option<Arc<dyn ProviderGateway>>,
+    /// Where an integration's `artifacts` go (integrations only).
+    pub library: Option<Arc<dyn ArtifactLibrary>>,
     /// Endpoints of the machine (drivers only).
     pub endpoints: Vec<Endpoint>,
     /// Private state that outlives the instance: a restarted driver sees what it saved.
@@ -37,6 +41,20 @@ pub struct InstanceContext {
     pub counters: SharedCounters,
 }
 
+impl std::fmt::Debug for InstanceContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InstanceContext")
+            .field("org", &self.org)
+            .field("machine", &self.machine)
+            .field("grants", &self.grants)
+            .field("config", &self.config)
+            .field("gateway", &self.gateway.is_some())
+            .field("library", &self.library.is_some())
+            .field("endpoints", &self.endpoints)
+            .finish_non_exhaustive()
+    }
+}
+
 impl InstanceContext {
     /// The context of a driver instance serving `machine` of `org`.
     pub fn for_machine(org: OrgId, machine: MachineId) -> Self {
@@ -45,7 +63,8 @@ impl InstanceContext {
             machine: Some(machine),
             grants: BTreeSet::new(),
             config: BTreeMap::new(),
-            authorized_hosts: Vec::new(),
+            gateway: None,
+            library: None,
             endpoints: Vec::new(),
             state: SharedState::default(),
             network: NetworkPolicy::default(),
@@ -75,6 +94,8 @@ pub(crate) struct HostState {
     pub context: InstanceContext,
     pub limits: EffectiveLimits,
     pub memory: MemoryLimiter,
+    /// The deadline the call in progress was given, for naming it when it is hit.
+    pub call_timeout: std::time::Duration,
     /// When the call in progress must end; checked on every epoch tick.
     pub deadline: Instant,
     /// Set when the epoch callback interrupted the guest for its deadline.
@@ -95,6 +116,7 @@ impl HostState {
             identity,
             context,
             memory: MemoryLimiter::new(limits.memory_bytes),
+            call_timeout: limits.call_timeout,
             limits,
             deadline: Instant::now(),
             deadline_hit: false,

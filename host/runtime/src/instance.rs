@@ -2,7 +2,7 @@
 //! around every call, and the translation of traps into [`Fault`]s.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chatter_model as model;
 use wasmtime::{Store, Trap, UpdateDeadline};
@@ -146,8 +146,15 @@ impl DriverInstance {
 
 /// Arms the per-call limits: a fresh deadline, a fresh fuel budget, a clean memory flag.
 fn arm(store: &mut Store<HostState>, meter_fuel: bool) {
+    let timeout = store.data().limits.call_timeout;
+    arm_with(store, meter_fuel, timeout);
+}
+
+/// Arms the per-call limits with a deadline of `timeout` instead of the usual call timeout.
+pub(crate) fn arm_with(store: &mut Store<HostState>, meter_fuel: bool, timeout: Duration) {
     let state = store.data_mut();
-    state.deadline = Instant::now() + state.limits.call_timeout;
+    state.call_timeout = timeout;
+    state.deadline = Instant::now() + timeout;
     state.deadline_hit = false;
     state.memory.reset();
     let fuel = state.limits.fuel;
@@ -159,7 +166,7 @@ fn arm(store: &mut Store<HostState>, meter_fuel: bool) {
 }
 
 /// Names the limit behind a trap, using what the store recorded while the guest ran.
-fn classify(store: &Store<HostState>, error: wasmtime::Error) -> Fault {
+pub(crate) fn classify(store: &Store<HostState>, error: wasmtime::Error) -> Fault {
     let state = store.data();
     if state.memory.was_hit() {
         return Fault::MemoryLimit {
@@ -168,7 +175,7 @@ fn classify(store: &Store<HostState>, error: wasmtime::Error) -> Fault {
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) if state.deadline_hit => Fault::Deadline {
-            timeout: state.limits.call_timeout,
+            timeout: state.call_timeout,
         },
         Some(Trap::OutOfFuel) => Fault::FuelExhausted {
             budget: state.limits.fuel.unwrap_or(0),
@@ -194,7 +201,7 @@ fn trap_message(error: &wasmtime::Error) -> String {
 }
 
 /// The WIT spelling of an error code.
-fn code_name(code: wit::ErrorCode) -> &'static str {
+pub(crate) fn code_name(code: wit::ErrorCode) -> &'static str {
     match code {
         wit::ErrorCode::InvalidConfig => "invalid-config",
         wit::ErrorCode::Unreachable => "unreachable",

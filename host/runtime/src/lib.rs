@@ -8,7 +8,8 @@
 //!    epoch ticker, artifact cache) and a linker per plugin kind.
 //! 2. [`PluginPackage`] reads a component and its [`Manifest`]; [`Runtime::load`] validates the
 //!    pair and pre-instantiates it into a [`LoadedPlugin`].
-//! 3. [`DriverInstance`] runs one instance of a driver for one machine; [`supervise_driver`]
+//! 3. [`IntegrationInstance`] runs an integration for one organization's connection.
+//! 4. [`DriverInstance`] runs one instance of a driver for one machine; [`supervise_driver`]
 //!    keeps one alive per machine, restarting it with backoff and quarantining it when it keeps
 //!    failing.
 //!
@@ -23,6 +24,7 @@ mod engine;
 mod fault;
 mod host_state;
 mod instance;
+mod integration;
 mod limits;
 pub mod manifest;
 mod package;
@@ -33,6 +35,7 @@ pub use engine::{Runtime, RuntimeConfig, RuntimeError};
 pub use fault::Fault;
 pub use host_state::{InstanceContext, SharedCounters, SharedState};
 pub use instance::DriverInstance;
+pub use integration::{ConnectedAccount, IntegrationInstance, SyncOutcome};
 pub use limits::EffectiveLimits;
 pub use manifest::{Manifest, ManifestError, PluginKind};
 pub use package::{LoadError, LoadedPlugin, PluginPackage};

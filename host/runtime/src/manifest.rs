@@ -13,7 +13,7 @@
 //! license = "Apache-2.0"
 //!
 //! [capabilities]
-//! state = true                     # or e.g. [capabilities.authorized-http] hosts = ["…"]
+//! state = true                     # or e.g. [capabilities.authorized-http] provider = "…"
 //!
 //! [limits]
 //! memory-mib = 16
@@ -332,6 +332,18 @@ impl Manifest {
         self.capabilities.contains_key(&capability)
     }
 
+    /// The OAuth provider an integration's `authorized-http` goes to, and the scopes it needs.
+    pub fn provider(&self) -> Option<(&str, Vec<&str>)> {
+        let parameters = self.capabilities.get(&Capability::AuthorizedHttp)?;
+        let provider = parameters.get("provider")?.as_str()?;
+        let scopes = parameters
+            .get("scopes")
+            .and_then(toml::Value::as_array)
+            .map(|scopes| scopes.iter().filter_map(toml::Value::as_str).collect())
+            .unwrap_or_default();
+        Some((provider, scopes))
+    }
+
     /// Checks an organization's configuration against the schema and fills in defaults. Values
     /// are text, as the `config` interface hands them to the plugin.
     pub fn resolve_config(
@@ -467,26 +479,44 @@ fn check_capability_parameters(
     parameters: &toml::Table,
 ) -> Result<(), String> {
     let allowed: &[&str] = match capability {
-        Capability::AuthorizedHttp => &["hosts"],
+        Capability::AuthorizedHttp => &["provider", "scopes"],
         _ => &[],
     };
     if let Some(unknown) = parameters.keys().find(|k| !allowed.contains(&k.as_str())) {
         return Err(format!("has no parameter `{unknown}`"));
     }
     if capability == Capability::AuthorizedHttp {
-        let hosts = parameters.get("hosts").and_then(toml::Value::as_array);
-        let valid = hosts.is_some_and(|hosts| {
-            !hosts.is_empty()
-                && hosts.iter().all(|h| {
-                    h.as_str()
-                        .is_some_and(|h| !h.is_empty() && !h.contains('/'))
-                })
-        });
+        let provider = parameters.get("provider").and_then(toml::Value::as_str);
+        if !provider.is_some_and(is_provider_name) {
+            return Err(
+                "needs `provider`, the name of an OAuth provider the operator configures \
+                 (lower-case letters, digits and `-`)"
+                    .into(),
+            );
+        }
+        let scopes = parameters.get("scopes").map(toml::Value::as_array);
+        let valid = match scopes {
+            None => true,
+            Some(None) => false,
+            Some(Some(scopes)) => scopes.iter().all(|s| {
+                s.as_str()
+                    .is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic()))
+            }),
+        };
         if !valid {
-            return Err("needs `hosts`, a non-empty list of API host names".into());
+            return Err("`scopes` must be a list of OAuth scope names without spaces".into());
         }
     }
     Ok(())
+}
+
+/// Whether `name` can name an OAuth provider: what the operator's `[providers.NAME]` accepts.
+pub fn is_provider_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn check_limits(limits: &RequestedLimits) -> Result<(), (String, String)> {

@@ -66,8 +66,8 @@ pub struct LoadedPlugin {
 
 pub(crate) enum KindPre {
     Driver(DriverPre<HostState>),
-    // Integrations and reports are validated now and run by later hosts.
-    Integration(#[allow(dead_code)] InstancePre<HostState>),
+    Integration(InstancePre<HostState>),
+    // Reports are validated now and run by a later host.
     Report(#[allow(dead_code)] InstancePre<HostState>),
 }
 

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use chatter_model::OrgId;
+pub use chatter_model::Sealed;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -89,25 +90,6 @@ impl Scope<'_> {
             data.extend_from_slice(part.as_bytes());
         }
         data
-    }
-}
-
-/// A secret as the store keeps it. Shown in logs only by the key that sealed it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Sealed {
-    /// The fingerprint of the key that sealed it.
-    pub key: String,
-    /// The nonce, in hex.
-    pub nonce: String,
-    /// The ciphertext with its tag, in hex.
-    pub ciphertext: String,
-}
-
-impl fmt::Debug for Sealed {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Sealed")
-            .field("key", &self.key)
-            .finish_non_exhaustive()
     }
 }
 

@@ -1,10 +1,11 @@
-//! `authorized-http`: HTTP from an integration to its provider's API hosts, with the
-//! organization's credential attached by the host.
+//! `authorized-http`: HTTP from an integration to its provider, with the organization's
+//! credential attached by the host.
 //!
-//! This host checks the grant and the manifest's host allow-list. Credentials (OAuth
-//! connections) do not exist yet, so a request that passes both checks is refused with a
-//! message saying no connection is set up.
+//! The runtime knows no HTTP: it checks the grant and the per-call byte cap, then hands the
+//! request to the instance's [`ProviderGateway`], which the server implements with the
+//! organization's OAuth connection (allow-list, credential, limits, refresh).
 
+use async_trait::async_trait;
 use wasmtime::component::{HasSelf, Linker};
 
 use crate::bindings::driver::chatter::plugin::types::{Error, ErrorCode};
@@ -13,16 +14,17 @@ use crate::capabilities::{require, within_call_cap};
 use crate::host_state::HostState;
 use crate::manifest::Capability;
 
-pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
-    authorized_http::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
+pub use crate::bindings::integration::chatter::plugin::authorized_http::Method;
+
+/// What carries an integration instance's requests to its provider.
+#[async_trait]
+pub trait ProviderGateway: Send + Sync + 'static {
+    /// Sends `request` and returns the whole response, or why it was refused or failed.
+    async fn send(&self, request: Request) -> Result<Response, Error>;
 }
 
-/// The host of an absolute `https://` URL, lower-cased.
-fn https_host(url: &str) -> Option<String> {
-    let rest = url.strip_prefix("https://")?;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = authority.rsplit('@').next()?.split(':').next()?;
-    (!host.is_empty()).then(|| host.to_ascii_lowercase())
+pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    authorized_http::add_to_linker::<HostState, HasSelf<HostState>>(linker, |s| s)
 }
 
 impl authorized_http::Host for HostState {
@@ -33,48 +35,26 @@ impl authorized_http::Host for HostState {
             "a request body",
             request.body.as_ref().map_or(0, Vec::len),
         )?;
-        let Some(host) = https_host(&request.url) else {
+        let Some(gateway) = self.context.gateway.clone() else {
             return Err(Error {
                 code: ErrorCode::Denied,
-                message: format!("{:?} is not an absolute https:// URL", request.url),
+                message: format!(
+                    "organization `{}` has no connection for this plugin",
+                    self.identity.org
+                ),
             });
         };
-        if !self
-            .context
-            .authorized_hosts
-            .iter()
-            .any(|h| h.eq_ignore_ascii_case(&host))
-        {
-            return Err(Error {
-                code: ErrorCode::Denied,
-                message: format!("{host} is not one of the plugin's authorized-http hosts"),
-            });
-        }
-        Err(Error {
-            code: ErrorCode::Denied,
-            message: format!(
-                "organization `{}` has no connection to {host}",
-                self.identity.org
-            ),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::https_host;
-
-    #[test]
-    fn only_https_urls_have_a_host() {
-        assert_eq!(
-            https_host("https://API.example.com:443/a?b").as_deref(),
-            Some("api.example.com")
-        );
-        assert_eq!(
-            https_host("https://user@evil.com/x").as_deref(),
-            Some("evil.com")
-        );
-        assert_eq!(https_host("http://api.example.com/"), None);
-        assert_eq!(https_host("https:///path"), None);
+        let wait = self.remaining(std::time::Duration::MAX);
+        let response = match tokio::time::timeout(wait, gateway.send(request)).await {
+            Ok(outcome) => outcome?,
+            Err(_) => {
+                return Err(Error {
+                    code: ErrorCode::Timeout,
+                    message: "the call's deadline passed while the request was in flight".into(),
+                });
+            }
+        };
+        within_call_cap(self, "a response", response.body.len())?;
+        Ok(response)
     }
 }

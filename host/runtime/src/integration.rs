@@ -1,0 +1,138 @@
+//! One instance of an integration plugin working for one organization's connection: who the
+//! connected account is, and a sync that imports into the organization's library.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use wasmtime::{Store, UpdateDeadline};
+
+use crate::bindings::driver::chatter::plugin::types as wit;
+use crate::bindings::integration::Integration;
+use crate::engine::Runtime;
+use crate::fault::Fault;
+use crate::host_state::{HostState, Identity, InstanceContext};
+use crate::instance::{arm_with, classify, code_name};
+use crate::limits::EffectiveLimits;
+use crate::package::{KindPre, LoadedPlugin};
+
+/// The connected account, as the integration reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedAccount {
+    /// The provider's id of the account.
+    pub id: String,
+    /// Its display name.
+    pub name: String,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncOutcome {
+    /// Artifacts stored.
+    pub imported: u32,
+    /// Items already in the library.
+    pub skipped: u32,
+    /// Items that failed, each with the plugin's reason.
+    pub failures: Vec<(String, String)>,
+}
+
+/// A live integration instance. Its calls get their own deadline: a sync walks a provider's
+/// whole tree over the network, which no per-call driver timeout fits.
+pub struct IntegrationInstance {
+    store: Store<HostState>,
+    bindings: Integration,
+    meter_fuel: bool,
+}
+
+impl IntegrationInstance {
+    /// Instantiates `plugin` for the organization and connection in `context`.
+    pub async fn start(
+        runtime: &Runtime,
+        plugin: Arc<LoadedPlugin>,
+        context: InstanceContext,
+    ) -> Result<Self, Fault> {
+        let KindPre::Integration(pre) = &plugin.pre else {
+            return Err(Fault::Instantiate {
+                message: format!("`{}` is not an integration", plugin.id()),
+            });
+        };
+        let limits = EffectiveLimits::resolve(&plugin.manifest.limits, &runtime.config.limits);
+        let identity = Identity {
+            plugin: plugin.manifest.id.clone(),
+            version: plugin.manifest.version.clone(),
+            org: context.org.clone(),
+            machine: None,
+        };
+        let mut store = Store::new(&runtime.engine, HostState::new(identity, context, limits));
+        store.limiter(|state| &mut state.memory);
+        store.epoch_deadline_callback(|mut context| {
+            let state = context.data_mut();
+            if Instant::now() >= state.deadline {
+                state.deadline_hit = true;
+                Ok(UpdateDeadline::Interrupt)
+            } else {
+                Ok(UpdateDeadline::Yield(1))
+            }
+        });
+        let meter_fuel = runtime.config.fuel_metering;
+        let timeout = store.data().limits.call_timeout;
+        arm_with(&mut store, meter_fuel, timeout);
+        let instance = pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| classify(&store, e))?;
+        let bindings = Integration::new(&mut store, &instance).map_err(|e| Fault::Instantiate {
+            message: e.to_string(),
+        })?;
+        Ok(IntegrationInstance {
+            store,
+            bindings,
+            meter_fuel,
+        })
+    }
+
+    /// Asks the plugin who the connected account is.
+    #[tracing::instrument(name = "plugin.whoami", level = "debug", skip_all)]
+    pub async fn whoami(&mut self, timeout: Duration) -> Result<ConnectedAccount, Fault> {
+        arm_with(&mut self.store, self.meter_fuel, timeout);
+        let sync = self.bindings.chatter_plugin_integration_sync();
+        let outcome = sync.call_whoami(&mut self.store).await;
+        let account = self.finish(outcome)?;
+        Ok(ConnectedAccount {
+            id: account.id,
+            name: account.name,
+        })
+    }
+
+    /// Runs one sync: imports what changed at the provider since `since` (ns since the epoch).
+    #[tracing::instrument(name = "plugin.sync", level = "debug", skip_all)]
+    pub async fn sync(
+        &mut self,
+        since: Option<i64>,
+        timeout: Duration,
+    ) -> Result<SyncOutcome, Fault> {
+        arm_with(&mut self.store, self.meter_fuel, timeout);
+        let sync = self.bindings.chatter_plugin_integration_sync();
+        let outcome = sync.call_sync(&mut self.store, since).await;
+        let summary = self.finish(outcome)?;
+        Ok(SyncOutcome {
+            imported: summary.imported,
+            skipped: summary.skipped,
+            failures: summary
+                .failures
+                .into_iter()
+                .map(|(item, error)| (item, format!("{}: {}", code_name(error.code), error.message)))
+                .collect(),
+        })
+    }
+
+    fn finish<T>(&self, outcome: wasmtime::Result<Result<T, wit::Error>>) -> Result<T, Fault> {
+        match outcome {
+            Err(trap) => Err(classify(&self.store, trap)),
+            Ok(Err(error)) => Err(Fault::Plugin {
+                code: code_name(error.code).to_owned(),
+                message: error.message,
+            }),
+            Ok(Ok(value)) => Ok(value),
+        }
+    }
+}
