@@ -71,6 +71,12 @@ pub(crate) mod tree {
     pub(crate) const ORG_INVITATIONS: &str = "org_invitations";
     /// Lower-case hex SHA-256 of a link's secret → JSON [`EmailLink`](chatter_model::EmailLink).
     pub(crate) const EMAIL_LINKS: &str = "email_links";
+    /// `org 0 connection` → JSON [`Connection`](chatter_model::Connection).
+    pub(crate) const CONNECTIONS: &str = "connections";
+    /// `org 0 entry` → JSON [`LibraryEntry`](chatter_model::LibraryEntry).
+    pub(crate) const LIBRARY: &str = "library";
+    /// `org 0 connection 0 SHA-256 of a version id` → the id of the entry it was imported as.
+    pub(crate) const LIBRARY_VERSIONS: &str = "library_versions";
     /// Record number, big-endian `u64` → JSON
     /// [`AuditRecord`](chatter_model::audit::AuditRecord).
     pub(crate) const AUDIT: &str = "audit";

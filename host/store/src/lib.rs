@@ -15,12 +15,14 @@ mod commit;
 mod disk_sync;
 mod error;
 mod keys;
+mod library;
 mod locks;
 mod sled_store;
 mod store;
 
 pub use accounts::{Accounts, AuditFilter};
 pub use commit::CommitMode;
+pub use library::Library;
 pub use error::{CodecError, StoreError};
 pub use sled_store::SledStore;
 pub use store::{Appended, DerivedRecords, Expired, Expiry, Forwarded, PluginInstall, Store};

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod derived;
+mod library;
 mod machines;
 mod observations;
 mod organizations;
@@ -78,6 +79,9 @@ struct Trees {
     email_links: Table,
     audit: Table,
     meta: Table,
+    connections: Table,
+    library: Table,
+    library_versions: Table,
 }
 
 impl SledStore {
@@ -204,6 +208,9 @@ impl Trees {
             email_links: table(tree::EMAIL_LINKS)?,
             audit: table(tree::AUDIT)?,
             meta: table(tree::META)?,
+            connections: table(tree::CONNECTIONS)?,
+            library: table(tree::LIBRARY)?,
+            library_versions: table(tree::LIBRARY_VERSIONS)?,
         })
     }
 

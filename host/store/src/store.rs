@@ -10,6 +10,7 @@ use chatter_model::{
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Accounts;
+use crate::library::Library;
 use crate::error::StoreError;
 
 /// A plugin installed by the operator, for the whole installation.
@@ -110,7 +111,7 @@ pub struct Expired {
 /// Every write returns only once it is durable. Reads of something that does not exist return
 /// `None` or an empty collection rather than an error.
 #[async_trait::async_trait]
-pub trait Store: Accounts {
+pub trait Store: Accounts + Library {
     /// Creates or replaces an organization.
     async fn put_organization(&self, org: &Organization) -> Result<(), StoreError>;
 

@@ -61,6 +61,7 @@ impl SledStore {
     pub(super) fn purge_organization(&self, org: &OrgId) -> Result<(), StoreError> {
         self.purge_org_accounts(org)?;
         self.purge_device_tokens(org)?;
+        self.purge_org_library(org)?;
         self.purge_org_machines(org)
     }
 
