@@ -56,11 +56,11 @@ impl std::fmt::Debug for InstanceContext {
 }
 
 impl InstanceContext {
-    /// The context of a driver instance serving `machine` of `org`.
-    pub fn for_machine(org: OrgId, machine: MachineId) -> Self {
+    /// The context of an instance working for `org` as a whole (integrations, reports).
+    pub fn for_org(org: OrgId) -> Self {
         InstanceContext {
             org,
-            machine: Some(machine),
+            machine: None,
             grants: BTreeSet::new(),
             config: BTreeMap::new(),
             gateway: None,
@@ -69,6 +69,14 @@ impl InstanceContext {
             state: SharedState::default(),
             network: NetworkPolicy::default(),
             counters: SharedCounters::default(),
+        }
+    }
+
+    /// The context of a driver instance serving `machine` of `org`.
+    pub fn for_machine(org: OrgId, machine: MachineId) -> Self {
+        InstanceContext {
+            machine: Some(machine),
+            ..InstanceContext::for_org(org)
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod auth;
 pub mod config;
 mod error;
 pub mod fleet;
+pub mod integrations;
 pub mod floor;
 pub mod ingest;
 pub mod live;
