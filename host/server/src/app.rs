@@ -35,6 +35,8 @@ pub struct AppState {
     /// Cancelled when the server begins to shut down, so that responses that never end by
     /// themselves (event streams) end and the graceful shutdown can finish.
     pub stopping: tokio_util::sync::CancellationToken,
+    /// Organizations' connections to third-party providers, and their syncs.
+    pub integrations: Arc<crate::integrations::Integrations>,
 }
 
 /// How the site is reached, which decides its links and cookies.

@@ -11,6 +11,9 @@ use chatter_runtime::capabilities::machine_network::NetworkPolicy;
 use chatter_runtime::{EffectiveLimits, RuntimeConfig, SupervisionPolicy};
 use serde::Deserialize;
 
+pub use crate::integrations::provider::ProviderSection;
+pub use crate::vault::KeySources;
+
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
@@ -42,6 +45,12 @@ pub struct ServerConfig {
     /// Machines to create or update in the configured organization at start.
     #[serde(default)]
     pub machines: Vec<MachineSection>,
+    /// The key that seals integrations' tokens at rest.
+    #[serde(default)]
+    pub vault: KeySources,
+    /// OAuth providers integrations may connect to, by the name plugin manifests use.
+    #[serde(default)]
+    pub providers: BTreeMap<String, ProviderSection>,
 }
 
 /// `[tls]`: serve HTTPS with this certificate chain and private key (PEM files).

@@ -95,6 +95,7 @@ pub async fn serve(
             .with_context(|| format!("saving machine `{}`", machine.id))?;
     }
 
+    let integrations = Arc::new(integrations_of(config, runtime.clone(), store.clone())?);
     let live = LiveState::default();
     let ingest = Arc::new(Ingest::new(store.clone(), live.clone()));
     let fleet = Arc::new(Fleet::new(
@@ -115,7 +116,15 @@ pub async fn serve(
         store.clone(),
         Duration::from_secs(config.retention.interval_s.max(1)),
     ));
-    let app = app_state(config, store, live, fleet.clone(), ingest.clone()).await?;
+    let app = app_state(
+        config,
+        store,
+        live,
+        fleet.clone(),
+        ingest.clone(),
+        integrations,
+    )
+    .await?;
     let stopping = app.stopping.clone();
     let shutdown = async move {
         shutdown.await;
@@ -142,6 +151,31 @@ pub async fn serve(
     served
 }
 
+/// The integrations the configuration describes: its providers, sealed with its vault key.
+fn integrations_of(
+    config: &ServerConfig,
+    runtime: Arc<Runtime>,
+    store: Arc<dyn Store>,
+) -> anyhow::Result<integrations::Integrations> {
+    let mut providers = Vec::new();
+    for (name, section) in &config.providers {
+        if !chatter_runtime::manifest::is_provider_name(name) {
+            anyhow::bail!(
+                "`[providers.{name}]`: a provider's name is lower-case letters, digits and `-`"
+            );
+        }
+        providers.push(integrations::provider::Provider::from_section(name, section)?);
+    }
+    let vault = vault::Vault::load(&config.vault)?;
+    if vault.is_none() && !providers.is_empty() {
+        anyhow::bail!(
+            "OAuth providers are configured but `[vault]` names no key to seal their tokens with: \
+             set `key-file` (create one with `chatter vault new-key`) or `key-env`"
+        );
+    }
+    integrations::Integrations::new(providers, vault, runtime, store, &config.public_url())
+}
+
 /// What the request handlers share.
 async fn app_state(
     config: &ServerConfig,
@@ -149,6 +183,7 @@ async fn app_state(
     live: LiveState,
     fleet: Arc<Fleet>,
     ingest: Arc<Ingest>,
+    integrations: Arc<integrations::Integrations>,
 ) -> anyhow::Result<app::AppState> {
     let public_url = config.public_url();
     let limits = &config.ingest;
@@ -174,6 +209,7 @@ async fn app_state(
             &config.email.from,
         )?),
         stopping: tokio_util::sync::CancellationToken::new(),
+        integrations,
     })
 }
 

@@ -161,8 +161,9 @@ impl VaultKey {
     }
 }
 
-/// Where the operator keeps the vault's keys.
-#[derive(Debug, Clone, Default)]
+/// `[vault]`: where the operator keeps the vault's keys.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct KeySources {
     /// A file holding the current key.
     pub key_file: Option<PathBuf>,

@@ -351,6 +351,11 @@ pub async fn delete_organization(
         app.ingest.forget(tenant.org(), &machine.id);
         app.live.remove(tenant.org(), &machine.id);
     }
+    // Revoked at the provider first: once the records go, nothing could revoke them.
+    app.integrations
+        .disconnect_org(tenant.org())
+        .await
+        .map_err(anyhow::Error::from)?;
     tenant.store().remove_organization().await?;
     Audit::new("org.delete", context)
         .actor(actor)

@@ -189,6 +189,17 @@ pub async fn delete_account(
         ));
     }
     let plan = deletion_plan(app, caller).await?;
+    // The provider accounts they connected were theirs: revoke them before anything else.
+    let orgs: Vec<_> = caller
+        .tenants(app)
+        .await?
+        .iter()
+        .map(|tenant| tenant.org().clone())
+        .collect();
+    app.integrations
+        .disconnect_all_of(&user.id, &orgs)
+        .await
+        .map_err(anyhow::Error::from)?;
     for tenant in caller.tenants(app).await? {
         let Some((_, _, fate)) = plan
             .organizations

@@ -6,6 +6,7 @@ mod account;
 pub(crate) mod data;
 mod edge;
 mod events;
+pub(crate) mod integrations;
 mod machines;
 mod plugins;
 
@@ -17,7 +18,8 @@ use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::auth::Access::{Device, Org, Public, SignedIn};
 use crate::auth::Permission::{
-    ManageDeviceTokens, ManageMembers, OperateMachines, ReadAudit, ReadMachines,
+    ManageDeviceTokens, ManageIntegrations, ManageMembers, OperateMachines, ReadAudit,
+    ReadMachines,
 };
 use crate::error::ApiError;
 use crate::routes::{Route, route};
@@ -185,6 +187,42 @@ pub(crate) fn routes() -> Vec<Route> {
         ),
         route(M::GET, "/api/v1/plugins", Org(ReadMachines), plugins::list),
         route(M::GET, "/api/v1/events", Org(ReadMachines), events::stream),
+        route(
+            M::GET,
+            "/api/v1/connections",
+            Org(ReadMachines),
+            integrations::list_connections,
+        ),
+        route(
+            M::POST,
+            "/api/v1/connections/{id}/sync",
+            Org(ManageIntegrations),
+            integrations::sync,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/connections/{id}",
+            Org(ManageIntegrations),
+            integrations::disconnect,
+        ),
+        route(
+            M::GET,
+            "/api/v1/library",
+            Org(ReadMachines),
+            integrations::list_library,
+        ),
+        route(
+            M::GET,
+            "/api/v1/library/{id}",
+            Org(ReadMachines),
+            integrations::library_entry,
+        ),
+        route(
+            M::PUT,
+            "/api/v1/library/{id}/machine",
+            Org(ManageIntegrations),
+            integrations::link_machine,
+        ),
     ]
 }
 

@@ -10,6 +10,9 @@ pub enum Permission {
     ReadMachines,
     /// Add, change, start, stop and remove machines.
     OperateMachines,
+    /// Connect, sync and disconnect third-party accounts (Autodesk), and link library
+    /// programs to machines.
+    ManageIntegrations,
     /// Create and revoke the organization's device tokens (edge connectors).
     ManageDeviceTokens,
     /// Invite people, change members' roles (up to their own), remove members.
@@ -22,9 +25,10 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in the order of the documented table.
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 7] = [
         Permission::ReadMachines,
         Permission::OperateMachines,
+        Permission::ManageIntegrations,
         Permission::ManageDeviceTokens,
         Permission::ManageMembers,
         Permission::ReadAudit,
@@ -35,7 +39,7 @@ impl Permission {
     pub fn least_role(self) -> Role {
         match self {
             Permission::ReadMachines => Role::Viewer,
-            Permission::OperateMachines => Role::Member,
+            Permission::OperateMachines | Permission::ManageIntegrations => Role::Member,
             Permission::ManageDeviceTokens | Permission::ManageMembers | Permission::ReadAudit => {
                 Role::Admin
             }
@@ -53,6 +57,9 @@ impl Permission {
         match self {
             Permission::ReadMachines => "See machines, live state, machine data and plugins",
             Permission::OperateMachines => "Add, change, start, stop and remove machines",
+            Permission::ManageIntegrations => {
+                "Connect, sync and disconnect integrations (Autodesk); link programs to machines"
+            }
             Permission::ManageDeviceTokens => "Create and revoke device tokens (edge connectors)",
             Permission::ManageMembers => {
                 "Invite people, change roles up to their own, remove members"

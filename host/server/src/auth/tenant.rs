@@ -159,6 +159,39 @@ pub struct OrgStore<'a> {
 }
 
 impl OrgStore<'_> {
+    /// The organization's connections to third-party providers.
+    pub async fn connections(&self) -> Result<Vec<chatter_model::Connection>, StoreError> {
+        self.store.connections(self.org).await
+    }
+
+    /// The organization's library.
+    pub async fn library_entries(&self) -> Result<Vec<chatter_model::LibraryEntry>, StoreError> {
+        self.store.library_entries(self.org).await
+    }
+
+    /// One entry of the organization's library.
+    pub async fn library_entry(
+        &self,
+        id: &str,
+    ) -> Result<Option<chatter_model::LibraryEntry>, StoreError> {
+        self.store.library_entry(self.org, id).await
+    }
+
+    /// Points the library entry `id` (an NC program) at `machine`, which must be one of the
+    /// organization's; returns the entry, or none when the organization has no such entry.
+    pub async fn link_program(
+        &self,
+        id: &str,
+        machine: Option<MachineId>,
+    ) -> Result<Option<chatter_model::LibraryEntry>, StoreError> {
+        let Some(mut entry) = self.store.library_entry(self.org, id).await? else {
+            return Ok(None);
+        };
+        entry.machine = machine;
+        self.store.put_library_entry(&entry).await?;
+        Ok(Some(entry))
+    }
+
     /// The organization's record.
     pub async fn organization(&self) -> Result<Option<Organization>, StoreError> {
         self.store.organization(self.org).await

@@ -565,6 +565,18 @@ impl Integrations {
         Ok(connection)
     }
 
+    /// Disconnects every live connection of `org`: the organization is going away.
+    pub async fn disconnect_org(&self, org: &OrgId) -> Result<usize, IntegrationError> {
+        let mut count = 0;
+        for connection in self.store.connections(org).await? {
+            if connection.tokens.is_some() {
+                self.disconnect(org, &connection.id).await?;
+                count += 1;
+            }
+        }
+        Ok(count)
+    }
+
     /// Disconnects every connection `user` made in `orgs`: their account is going away.
     pub async fn disconnect_all_of(&self, user: &UserId, orgs: &[OrgId]) -> Result<usize, IntegrationError> {
         let mut count = 0;

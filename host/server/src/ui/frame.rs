@@ -15,6 +15,8 @@ use crate::auth::{Caller, Permission, Tenant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Section {
     Dashboard,
+    Library,
+    Integrations,
     Members,
     Audit,
     Organization,
@@ -67,6 +69,8 @@ impl Nav {
     pub(crate) fn is(&self, section: &str) -> bool {
         let current = match self.section {
             Section::Dashboard => "dashboard",
+            Section::Library => "library",
+            Section::Integrations => "integrations",
             Section::Members => "members",
             Section::Audit => "audit",
             Section::Organization => "organization",
@@ -287,6 +291,14 @@ fn done_message(code: &str) -> Option<&'static str> {
             "The display was revoked: it shows “disconnected” from its next update."
         }
         "machine_added" => "Machine added. Its driver is starting.",
+        "integration_disconnected" => {
+            "Disconnected. Its tokens were revoked; what it imported stays in the library."
+        }
+        "program_linked" => "Saved which machine the program is for.",
+        "integration_connected" => "Connected. The first sync has started; it shows here when it ends.",
+        "sync_finished" => "Sync finished.",
+        "sync_running" => "The sync is still running; reload this page to see when it ends.",
+        "sync_failed" => "The sync failed: the connection's row says why.",
         "machine_saved" => "Machine saved. Its driver restarted with the new setup.",
         "machine_disabled" => {
             "Machine disabled: nothing reads it now. Its setup and data are kept."

@@ -14,7 +14,8 @@
 //! - one module per area: [`sign`], [`invitations`], [`unsubscribe`], [`dashboard`],
 //!   [`machine`] (a machine's day), [`setup`] (adding, editing, testing, disabling and deleting
 //!   machines), [`tv`] (TV mode and wall displays), [`members`], [`audit`], [`account`],
-//!   [`deletion`], [`organization`], and [`assets`] for the stylesheet and the pages' scripts;
+//!   [`deletion`], [`organization`], [`integrations`] (connecting Autodesk and kin),
+//!   [`library`] (what they imported), and [`assets`] for the stylesheet and the pages' scripts;
 //! - [`floor_view`] and [`floor_feed`]: the machine tiles the dashboard and TV mode draw, and
 //!   the data that keeps them live.
 
@@ -27,7 +28,9 @@ mod deletion;
 mod floor_feed;
 mod floor_view;
 mod frame;
+mod integrations;
 mod invitations;
+mod library;
 mod machine;
 mod members;
 mod organization;
@@ -52,6 +55,7 @@ pub(crate) fn routes() -> Vec<Route> {
     let manage_members = Org(Permission::ManageMembers);
     let manage_devices = Org(Permission::ManageDeviceTokens);
     let operate = Org(Permission::OperateMachines);
+    let integrate = Org(Permission::ManageIntegrations);
     vec![
         // Assets, compiled into the binary.
         route(M::GET, "/assets/app.css", Public, assets::stylesheet),
@@ -118,6 +122,34 @@ pub(crate) fn routes() -> Vec<Route> {
         route(M::POST, "/machines/{id}/delete", operate, setup::delete),
         // A machine.
         route(M::GET, "/machines/{id}", read, machine::show),
+        route(M::GET, "/integrations", read, integrations::show),
+        route(
+            M::POST,
+            "/integrations/{plugin}/connect",
+            integrate,
+            integrations::connect,
+        ),
+        route(
+            M::GET,
+            crate::integrations::CALLBACK_PATH,
+            SignedIn,
+            integrations::callback,
+        ),
+        route(
+            M::POST,
+            "/integrations/connections/{id}/sync",
+            integrate,
+            integrations::sync_now,
+        ),
+        route(
+            M::POST,
+            "/integrations/connections/{id}/disconnect",
+            integrate,
+            integrations::disconnect,
+        ),
+        route(M::GET, "/library", read, library::show),
+        route(M::GET, "/library/{id}", read, library::entry),
+        route(M::POST, "/library/{id}/machine", integrate, library::link_machine),
         route(M::GET, "/organization", read, organization::show),
         route(
             M::POST,

@@ -131,7 +131,7 @@ pub(crate) fn status_of(error: &AccountError) -> StatusCode {
 #[derive(Template)]
 #[template(path = "message.html")]
 pub(crate) struct Message {
-    frame: Frame,
+    pub(crate) frame: Frame,
     status: StatusCode,
     /// Its `data-test` hook.
     test: &'static str,
