@@ -10,11 +10,13 @@
 //! cargo target folder on first use). `.ci/run` installs them and sets `CHATTER_REQUIRE_E2E=1`,
 //! so that in CI a missing program fails the run instead of skipping its tests.
 
+pub mod autodesk;
 pub mod browser;
 pub mod oidc;
 pub mod skip;
 pub mod smtp;
 
+pub use autodesk::{DataManagementServer, RecordedRequest};
 pub use browser::{Browser, BrowserOptions};
 pub use oidc::{OidcOptions, OidcServer};
 pub use smtp::{Mail, MailServer};
