@@ -412,17 +412,20 @@ struct Content {
     items: Vec<Item>,
 }
 
+/// The one hub.
 struct Hub {
     id: String,
     name: String,
 }
 
+/// A project of the hub, with its (hidden) root folder.
 struct Project {
     id: String,
     name: String,
     root_folder: String,
 }
 
+/// A folder of a project.
 struct Folder {
     id: String,
     name: String,
@@ -431,6 +434,7 @@ struct Folder {
     parent: Option<String>,
 }
 
+/// A file in a folder, with its versions.
 struct Item {
     id: String,
     name: String,
@@ -440,6 +444,7 @@ struct Item {
     versions: Vec<Version>,
 }
 
+/// One version of an item: its stored bytes.
 struct Version {
     number: u32,
     /// The OSS object's name in [`BUCKET`].
@@ -509,10 +514,12 @@ impl Content {
         }
     }
 
+    /// The project `id`.
     fn project(&self, id: &str) -> Option<&Project> {
         self.projects.iter().find(|project| project.id == id)
     }
 
+    /// The folder `id` of `project`.
     fn folder(&self, project: &str, id: &str) -> Option<&Folder> {
         self.folders
             .iter()
@@ -774,6 +781,7 @@ fn error(status: StatusCode, code: &str, detail: &str) -> Response {
         .into_response()
 }
 
+/// Any path the stand-in does not serve.
 async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "NOT_FOUND", "No such resource")
 }
