@@ -1,17 +1,24 @@
 //! Support for end-to-end tests against real outside programs: an SMTP server that keeps what
 //! it receives ([`smtp::MailServer`]), a headless Chromium driven over WebDriver
-//! ([`browser::Browser`]), and the policy for a test whose program is not installed
-//! ([`skip::available`]).
+//! ([`browser::Browser`]), an OpenID Connect provider standing in for Autodesk's sign-in
+//! ([`oidc::OidcServer`]), a stand-in for Autodesk's Data Management API and its signed
+//! downloads ([`autodesk::DataManagementServer`]), and the policy for a test whose program is
+//! not installed ([`skip::available`]).
 //!
-//! The programs come from the machine: Python's `aiosmtpd` (PyPI) and Debian's `chromium` and
-//! `chromium-driver`. `.ci/run` installs them and sets `CHATTER_REQUIRE_E2E=1`, so that in CI a
-//! missing program fails the run instead of skipping its tests.
+//! The programs come from the machine: Python's `aiosmtpd` (PyPI), Debian's `chromium` and
+//! `chromium-driver`, and Node.js with npm (the provider's npm packages are installed into the
+//! cargo target folder on first use). `.ci/run` installs them and sets `CHATTER_REQUIRE_E2E=1`,
+//! so that in CI a missing program fails the run instead of skipping its tests.
 
+pub mod autodesk;
 pub mod browser;
+pub mod oidc;
 pub mod skip;
 pub mod smtp;
 
+pub use autodesk::{DataManagementServer, RecordedRequest};
 pub use browser::{Browser, BrowserOptions};
+pub use oidc::{OidcOptions, OidcServer};
 pub use smtp::{Mail, MailServer};
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
