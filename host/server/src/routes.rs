@@ -75,6 +75,16 @@ pub fn table() -> Vec<RouteSpec> {
     all().into_iter().map(|route| route.spec).collect()
 }
 
+/// A request's span: its method and path, never its query, which can carry an OAuth
+/// provider's authorization code or a one-time link's secret.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = request.uri().path(),
+    )
+}
+
 /// The router of the whole HTTP surface, each route behind the check of its access.
 pub fn router(app: AppState) -> Router {
     let mut router = Router::new();
@@ -84,6 +94,6 @@ pub fn router(app: AppState) -> Router {
     }
     router
         .fallback(crate::api::not_found)
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(request_span))
         .with_state(app)
 }

@@ -260,6 +260,51 @@ impl OidcServer {
             .map(|output| output.clone())
             .unwrap_or_default()
     }
+
+    /// Plays the user's browser from `authorize_url` (an authorization request a client
+    /// built): follows the provider's redirects, carrying its cookies, through the automatic
+    /// sign-in and consent, until one leads to a URL starting with `redirect_prefix`, and
+    /// returns that URL (the client's callback with its `code` and `state`, or its `error`).
+    pub async fn consent(&self, authorize_url: &str, redirect_prefix: &str) -> anyhow::Result<String> {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let mut url = reqwest::Url::parse(authorize_url)?;
+        let mut cookies: Vec<(String, String)> = Vec::new();
+        for _hop in 0..12 {
+            let mut request = http.get(url.clone());
+            if !cookies.is_empty() {
+                let header = cookies
+                    .iter()
+                    .map(|(name, value)| format!("{name}={value}"))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                request = request.header(reqwest::header::COOKIE, header);
+            }
+            let response = request.send().await?;
+            for set_cookie in response.headers().get_all(reqwest::header::SET_COOKIE) {
+                let pair = set_cookie.to_str()?.split(';').next().unwrap_or_default();
+                if let Some((name, value)) = pair.split_once('=') {
+                    cookies.retain(|(known, _)| known != name.trim());
+                    cookies.push((name.trim().to_owned(), value.trim().to_owned()));
+                }
+            }
+            let status = response.status();
+            let Some(location) = response.headers().get(reqwest::header::LOCATION) else {
+                anyhow::bail!(
+                    "{} answered {status} without a redirect: {}\n{}",
+                    url.path(),
+                    response.text().await.unwrap_or_default(),
+                    self.output()
+                );
+            };
+            url = url.join(location.to_str()?)?;
+            if url.as_str().starts_with(redirect_prefix) {
+                return Ok(url.into());
+            }
+        }
+        anyhow::bail!("no redirect to {redirect_prefix} in 12 hops:\n{}", self.output())
+    }
 }
 
 impl Drop for OidcServer {

@@ -75,6 +75,13 @@ pub struct ShopSetup {
     pub time_zone: Option<&'static str>,
     /// The SMTP server account e-mail goes to, if any (`smtp://127.0.0.1:<port>`).
     pub smtp_url: Option<String>,
+    /// The socket to serve on, when the test needs the address before the server starts
+    /// (an OAuth provider must know the callback URL).
+    pub listener: Option<tokio::net::TcpListener>,
+    /// OAuth providers, by name.
+    pub providers: BTreeMap<String, chatter_server::config::ProviderSection>,
+    /// The vault's key files.
+    pub vault: chatter_server::config::KeySources,
 }
 
 /// Serves `machines` simulated machines.
@@ -119,6 +126,8 @@ pub async fn serve(setup: ShopSetup) -> Shop {
         config.ingest.burst_per_token = burst;
     }
     config.email.smtp_url = setup.smtp_url.clone();
+    config.providers = setup.providers;
+    config.vault = setup.vault;
     // Recorded machine data is years old: keep it.
     config.retention.raw_days = 0;
     config.retention.derived_days = 0;
@@ -182,7 +191,10 @@ pub async fn serve(setup: ShopSetup) -> Shop {
     };
     store.put_machine(&secret).await.unwrap();
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listener = match setup.listener {
+        Some(listener) => listener,
+        None => tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+    };
     let base = format!("http://{}", listener.local_addr().unwrap());
     config.server.public_url = Some(base.clone());
     OWNER_TOKENS
