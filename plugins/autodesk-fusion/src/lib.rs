@@ -1,0 +1,1 @@
+//! The Autodesk Fusion integration (in progress).
