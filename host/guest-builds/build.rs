@@ -39,6 +39,11 @@ const GUESTS: &[Guest] = &[
         bundled: true,
     },
     Guest {
+        package: "autodesk-fusion",
+        dir: "plugins/autodesk-fusion",
+        bundled: true,
+    },
+    Guest {
         package: "hello-driver",
         dir: "examples/hello-driver",
         bundled: false,

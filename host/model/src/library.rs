@@ -250,6 +250,10 @@ pub struct Wcs {
     /// How the orientation is chosen (e.g. `model orientation`).
     #[serde(default)]
     pub orientation: Option<String>,
+    /// The point of the stock box the origin is placed on when `origin` is a stock box point
+    /// (Fusion's `top 1`, `top center`, …), as the file gives it.
+    #[serde(default)]
+    pub box_point: Option<String>,
 }
 
 /// One machining operation.
