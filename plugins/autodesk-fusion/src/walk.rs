@@ -206,6 +206,8 @@ impl Walk<'_> {
         let document = import::document(kind, bytes)?;
         self.library.put(Artifact {
             source_id: version.id,
+            item_id: item.id.clone(),
+            version: format!("v{}", version.number),
             kind: document.kind.as_str().to_owned(),
             name: item.name.clone(),
             location: location.to_owned(),
