@@ -250,6 +250,16 @@ impl DataManagementServer {
             })
             .collect()
     }
+
+    /// The OSS object name of the latest version of the file called `file_name`, if served.
+    pub fn object_of(&self, file_name: &str) -> Option<String> {
+        lock(&self.state.content)
+            .items
+            .iter()
+            .find(|item| item.name == file_name)
+            .and_then(|item| item.versions.last())
+            .map(|version| version.object.clone())
+    }
 }
 
 impl Drop for DataManagementServer {

@@ -26,6 +26,7 @@ pub(crate) struct ConnectionLibrary {
     store: Arc<dyn Store>,
     org: OrgId,
     connection: String,
+    provider: String,
 }
 
 impl ConnectionLibrary {
@@ -34,14 +35,16 @@ impl ConnectionLibrary {
             store,
             org: connection.org.clone(),
             connection: connection.id.clone(),
+            provider: connection.provider.clone(),
         }
     }
 }
 
-/// The library id of `item` imported through `connection`: the same for all its versions.
-pub fn entry_id(connection: &str, item: &str) -> String {
+/// The library id of the provider's `item`: the same for all its versions and whichever of the
+/// organization's connections imports it, so connecting again does not duplicate the library.
+pub fn entry_id(provider: &str, item: &str) -> String {
     let digest = Sha256::new()
-        .chain_update(connection.as_bytes())
+        .chain_update(provider.as_bytes())
         .chain_update([0])
         .chain_update(item.as_bytes())
         .finalize();
@@ -112,7 +115,7 @@ impl ArtifactLibrary for ConnectionLibrary {
             code: ErrorCode::Denied,
             message: format!("`{}` was not stored: {reason}", artifact.name),
         })?;
-        let id = entry_id(&self.connection, &artifact.item_id);
+        let id = entry_id(&self.provider, &artifact.item_id);
         let name = artifact.name.clone();
         let internal = |e: chatter_store::StoreError| Error {
             code: ErrorCode::Internal,

@@ -216,6 +216,14 @@ impl Integrations {
         })
     }
 
+    /// The origins of the providers' consent pages, which the Connect forms lead to.
+    pub fn authorize_origins(&self) -> Vec<String> {
+        self.providers
+            .values()
+            .map(|p| p.authorize_url.origin().ascii_serialization())
+            .collect()
+    }
+
     /// The installed integration plugins, with their providers.
     pub async fn connectors(&self) -> Result<Vec<Connector>, IntegrationError> {
         let mut connectors = Vec::new();

@@ -13,7 +13,7 @@ use chatter_model::{Connection, ConnectionStatus, PluginId};
 use super::cookies;
 use super::dashboard::org_name;
 use super::frame::{Done, Frame, Section};
-use super::page::{Failure, Message, When, render};
+use super::page::{Failure, Message, When, allow_form_targets, render};
 use crate::accounts::{Audit, RequestContext};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission, Tenant};
@@ -148,7 +148,9 @@ async fn page(
             })
             .collect(),
     };
-    Ok(render(status, &page))
+    let mut response = render(status, &page);
+    allow_form_targets(&mut response, &app.integrations.authorize_origins());
+    Ok(response)
 }
 
 /// `POST /integrations/{plugin}/connect`: sends the browser to the provider's consent page.

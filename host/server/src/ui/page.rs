@@ -46,6 +46,27 @@ pub(crate) fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
+/// Lets the page's forms lead to `origins` too: a form whose answer redirects to another
+/// origin (an OAuth provider's consent page) is blocked by `form-action 'self'` otherwise.
+pub(crate) fn allow_form_targets(response: &mut Response, origins: &[String]) {
+    let Some(policy) = response
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|value| value.to_str().ok())
+    else {
+        return;
+    };
+    let widened = policy.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {}", origins.join(" ")),
+    );
+    if let Ok(value) = HeaderValue::from_str(&widened) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// Why a handler could not draw its page.
 #[derive(Debug)]
 pub(crate) enum Failure {
