@@ -120,7 +120,12 @@ impl IntegrationInstance {
             failures: summary
                 .failures
                 .into_iter()
-                .map(|(item, error)| (item, format!("{}: {}", code_name(error.code), error.message)))
+                .map(|(item, error)| {
+                    (
+                        item,
+                        format!("{}: {}", code_name(error.code), error.message),
+                    )
+                })
                 .collect(),
         })
     }

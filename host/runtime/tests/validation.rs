@@ -77,7 +77,7 @@ fn a_component_of_another_world_is_refused() {
     let package = common::package_with_manifest("hello-integration", |m| {
         m.replace("kind = \"integration\"", "kind = \"driver\"")
             .replace(
-                "[capabilities.authorized-http]\nprovider = \"example\"\n",
+                "[capabilities.authorized-http]\nprovider = \"example\"\nscopes = [\"profile:read\"]\n",
                 "",
             )
     })

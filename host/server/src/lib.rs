@@ -21,9 +21,9 @@ pub mod auth;
 pub mod config;
 mod error;
 pub mod fleet;
-pub mod integrations;
 pub mod floor;
 pub mod ingest;
+pub mod integrations;
 pub mod live;
 pub mod mail;
 pub mod plugins;
@@ -96,6 +96,16 @@ pub async fn serve(
     }
 
     let integrations = Arc::new(integrations_of(config, runtime.clone(), store.clone())?);
+    let resealed = integrations
+        .reseal_all()
+        .await
+        .context("resealing connections with the current vault key")?;
+    if resealed > 0 {
+        tracing::info!(
+            resealed,
+            "connections resealed with the current vault key; previous keys are no longer needed"
+        );
+    }
     let live = LiveState::default();
     let ingest = Arc::new(Ingest::new(store.clone(), live.clone()));
     let fleet = Arc::new(Fleet::new(
@@ -164,7 +174,9 @@ fn integrations_of(
                 "`[providers.{name}]`: a provider's name is lower-case letters, digits and `-`"
             );
         }
-        providers.push(integrations::provider::Provider::from_section(name, section)?);
+        providers.push(integrations::provider::Provider::from_section(
+            name, section,
+        )?);
     }
     let vault = vault::Vault::load(&config.vault)?;
     if vault.is_none() && !providers.is_empty() {

@@ -52,7 +52,9 @@ async fn env(tune: impl FnOnce(&mut ProviderSection, &DataManagementServer)) -> 
     })
     .await
     .unwrap();
-    let dm = DataManagementServer::start(oidc.userinfo_url()).await.unwrap();
+    let dm = DataManagementServer::start(oidc.userinfo_url())
+        .await
+        .unwrap();
     let files = tempfile::tempdir().unwrap();
     let write = |name: &str, text: &str| {
         let path = files.path().join(name);
@@ -69,7 +71,10 @@ async fn env(tune: impl FnOnce(&mut ProviderSection, &DataManagementServer)) -> 
         api_url: Some(dm.api_url()),
         client_id: OidcOptions::default().client_id,
         client_secret_env: None,
-        client_secret_file: Some(write("client.secret", &OidcOptions::default().client_secret)),
+        client_secret_file: Some(write(
+            "client.secret",
+            &OidcOptions::default().client_secret,
+        )),
         client_auth: chatter_server::integrations::provider::ClientAuth::Post,
         scopes: vec!["openid".into()],
         api_hosts: vec![dm.api_host()],
@@ -98,8 +103,13 @@ async fn env(tune: impl FnOnce(&mut ProviderSection, &DataManagementServer)) -> 
         .await
         .unwrap()
         .unwrap();
-    let (cookie, csrf) =
-        common::session(&shop.store, &owner.id, &OrgId::new("acme").unwrap(), 3_600_000).await;
+    let (cookie, csrf) = common::session(
+        &shop.store,
+        &owner.id,
+        &OrgId::new("acme").unwrap(),
+        3_600_000,
+    )
+    .await;
     Env {
         shop,
         oidc,
@@ -134,7 +144,10 @@ impl Env {
             .unwrap();
         assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
         let location = response.headers()["location"].to_str().unwrap().to_owned();
-        assert!(location.starts_with(&self.oidc.authorize_url()), "{location}");
+        assert!(
+            location.starts_with(&self.oidc.authorize_url()),
+            "{location}"
+        );
         location
     }
 
@@ -211,7 +224,10 @@ impl Env {
     /// The connection's tokens, opened with the test's copy of the vault key.
     async fn tokens(&self, id: &str) -> Value {
         let connection = self.stored(id).await;
-        let sealed = connection.tokens.as_ref().expect("the connection has tokens");
+        let sealed = connection
+            .tokens
+            .as_ref()
+            .expect("the connection has tokens");
         let scope = Scope {
             org: &connection.org,
             connection: &connection.id,
@@ -220,8 +236,7 @@ impl Env {
     }
 
     async fn library(&self, kind: &str) -> Vec<Value> {
-        let (status, body) =
-            common::get(&self.url(&format!("/api/v1/library?kind={kind}"))).await;
+        let (status, body) = common::get(&self.url(&format!("/api/v1/library?kind={kind}"))).await;
         assert_eq!(status, 200, "{body}");
         body.as_array().unwrap().clone()
     }
@@ -270,7 +285,9 @@ fn token_requests(oidc: &OidcServer) -> usize {
 }
 
 fn text<'a>(value: &'a Value, field: &str) -> &'a str {
-    value[field].as_str().unwrap_or_else(|| panic!("no `{field}` in {value}"))
+    value[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no `{field}` in {value}"))
 }
 
 // --- Captured logs -----------------------------------------------------------------------
@@ -420,12 +437,28 @@ async fn connecting_imports_the_libraries_and_a_second_sync_only_what_changed() 
             let guid = raw["guid"].as_str().unwrap();
             let tool = parsed.iter().find(|t| t["guid"] == guid).unwrap();
             let geometry = &tool["geometry"];
-            assert_eq!(geometry["diameter"].as_f64(), raw["geometry"]["DC"].as_f64(), "{guid}");
-            assert_eq!(geometry["flutes"].as_u64(), raw["geometry"]["NOF"].as_u64(), "{guid}");
+            assert_eq!(
+                geometry["diameter"].as_f64(),
+                raw["geometry"]["DC"].as_f64(),
+                "{guid}"
+            );
+            assert_eq!(
+                geometry["flutes"].as_u64(),
+                raw["geometry"]["NOF"].as_u64(),
+                "{guid}"
+            );
             let raw_preset = &raw["start-values"]["presets"][0];
             let preset = &tool["presets"][0];
-            assert_eq!(preset["spindle_rpm"].as_f64(), raw_preset["n"].as_f64(), "{guid}");
-            assert_eq!(preset["cutting_feed"].as_f64(), raw_preset["v_f"].as_f64(), "{guid}");
+            assert_eq!(
+                preset["spindle_rpm"].as_f64(),
+                raw_preset["n"].as_f64(),
+                "{guid}"
+            );
+            assert_eq!(
+                preset["cutting_feed"].as_f64(),
+                raw_preset["v_f"].as_f64(),
+                "{guid}"
+            );
         }
         assert!(text(&entry, "version").starts_with('v'), "{entry}");
         assert_eq!(entry["connection"], id.as_str());
@@ -445,7 +478,10 @@ async fn connecting_imports_the_libraries_and_a_second_sync_only_what_changed() 
             .collect();
         assert_eq!(operations, expected, "{}", text(template, "name"));
         assert!(
-            entry["document"]["operations"][0]["spindle_rpm"].as_f64().unwrap() > 0.0,
+            entry["document"]["operations"][0]["spindle_rpm"]
+                .as_f64()
+                .unwrap()
+                > 0.0,
             "{entry}"
         );
     }
@@ -456,7 +492,10 @@ async fn connecting_imports_the_libraries_and_a_second_sync_only_what_changed() 
     let program_id = text(&programs[0], "id").to_owned();
     let served: HashMap<String, Vec<u8>> = env.dm.files().into_iter().collect();
     let program = env.entry(&program_id).await;
-    assert_eq!(text(&program, "text").as_bytes(), served["O1001.nc"].as_slice());
+    assert_eq!(
+        text(&program, "text").as_bytes(),
+        served["O1001.nc"].as_slice()
+    );
     let (status, body) = common::send(
         Method::PUT,
         &env.url(&format!("/api/v1/library/{program_id}/machine")),
@@ -491,11 +530,24 @@ async fn connecting_imports_the_libraries_and_a_second_sync_only_what_changed() 
     assert_eq!(status, 200, "{body}");
 
     // Nothing changed: nothing is imported or downloaded again.
-    let downloads_before = env.dm.requests().iter().filter(|r| r.host == "download").count();
+    let downloads_before = env
+        .dm
+        .requests()
+        .iter()
+        .filter(|r| r.host == "download")
+        .count();
     let (status, second) = env.sync(&id).await;
     assert_eq!(status, 200, "{second}");
-    assert_eq!((second["imported"].as_u64(), second["skipped"].as_u64()), (Some(0), Some(5)));
-    let downloads_after = env.dm.requests().iter().filter(|r| r.host == "download").count();
+    assert_eq!(
+        (second["imported"].as_u64(), second["skipped"].as_u64()),
+        (Some(0), Some(5))
+    );
+    let downloads_after = env
+        .dm
+        .requests()
+        .iter()
+        .filter(|r| r.host == "download")
+        .count();
     assert_eq!(downloads_before, downloads_after);
 
     // A new version of the program replaces the old one in place.
@@ -503,7 +555,10 @@ async fn connecting_imports_the_libraries_and_a_second_sync_only_what_changed() 
     env.dm.add_version("O1001.nc", revised.clone());
     let (status, third) = env.sync(&id).await;
     assert_eq!(status, 200, "{third}");
-    assert_eq!((third["imported"].as_u64(), third["skipped"].as_u64()), (Some(1), Some(4)));
+    assert_eq!(
+        (third["imported"].as_u64(), third["skipped"].as_u64()),
+        (Some(1), Some(4))
+    );
     let program = env.entry(&program_id).await;
     assert_eq!(text(&program, "text").as_bytes(), revised.as_slice());
     assert_eq!(program["machine"], "lathe-1");
@@ -525,7 +580,13 @@ async fn connecting_imports_the_libraries_and_a_second_sync_only_what_changed() 
     let (_, connections) = common::get(&env.url("/api/v1/connections")).await;
     let (_, library) = common::get(&env.url("/api/v1/library")).await;
     let mut stored = String::new();
-    for entry in env.shop.store.library_entries(&OrgId::new("acme").unwrap()).await.unwrap() {
+    for entry in env
+        .shop
+        .store
+        .library_entries(&OrgId::new("acme").unwrap())
+        .await
+        .unwrap()
+    {
         stored.push_str(&serde_json::to_string(&entry).unwrap());
     }
     let page = common::request(Method::GET, &env.url("/integrations"))
@@ -536,7 +597,10 @@ async fn connecting_imports_the_libraries_and_a_second_sync_only_what_changed() 
         .await
         .unwrap();
     let logs = logs();
-    assert!(logs.contains("integration.http"), "the gateway's spans are captured");
+    assert!(
+        logs.contains("integration.http"),
+        "the gateway's spans are captured"
+    );
     let client_secret = OidcOptions::default().client_secret;
     assert_no_secret(
         &[
@@ -566,13 +630,27 @@ async fn forged_replayed_and_refused_callbacks_connect_nothing() {
         .open(&env.url("/integrations/callback?code=made-up&state=not-ours"))
         .await;
     assert_eq!(status, 400);
-    assert!(body.contains("does not match a connection you started here"), "{body}");
+    assert!(
+        body.contains("does not match a connection you started here"),
+        "{body}"
+    );
 
     // The provider's callback, opened by another member's session: refused, and burned.
     let callback = env.consent(&env.start_connecting().await).await;
-    let owner = env.shop.store.user_by_email(common::OWNER_EMAIL).await.unwrap().unwrap();
-    let (other_cookie, _) =
-        common::session(&env.shop.store, &owner.id, &OrgId::new("acme").unwrap(), 60_000).await;
+    let owner = env
+        .shop
+        .store
+        .user_by_email(common::OWNER_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let (other_cookie, _) = common::session(
+        &env.shop.store,
+        &owner.id,
+        &OrgId::new("acme").unwrap(),
+        60_000,
+    )
+    .await;
     let response = no_redirects()
         .get(&callback)
         .header("cookie", &other_cookie)
@@ -581,7 +659,10 @@ async fn forged_replayed_and_refused_callbacks_connect_nothing() {
         .unwrap();
     assert_eq!(response.status(), 400);
     let (status, body) = env.open(&callback).await;
-    assert_eq!(status, 400, "a state seen by another session is burned: {body}");
+    assert_eq!(
+        status, 400,
+        "a state seen by another session is burned: {body}"
+    );
 
     // Consent denied at the provider.
     env.oidc.set_consent(false).await.unwrap();
@@ -618,7 +699,10 @@ async fn forged_replayed_and_refused_callbacks_connect_nothing() {
         .into_owned();
     let forged = reqwest::Url::parse_with_params(
         &env.url("/integrations/callback"),
-        [("code", used_code.as_str()), ("state", fresh_state.as_str())],
+        [
+            ("code", used_code.as_str()),
+            ("state", fresh_state.as_str()),
+        ],
     )
     .unwrap();
     let (status, body) = env.open(forged.as_str()).await;
@@ -627,7 +711,11 @@ async fn forged_replayed_and_refused_callbacks_connect_nothing() {
     assert!(body.contains("invalid_grant"), "{body}");
 
     env.wait_for_sync().await;
-    assert_eq!(env.connections().await.len(), 1, "only the good callback connected");
+    assert_eq!(
+        env.connections().await.len(),
+        1,
+        "only the good callback connected"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -644,7 +732,10 @@ async fn a_401_is_retried_once_with_a_refreshed_token() {
     assert_eq!(status, 200, "{body}");
     let after = env.tokens(&id).await;
     assert_ne!(before["access_token"], after["access_token"]);
-    assert_ne!(before["refresh_token"], after["refresh_token"], "refresh tokens rotate");
+    assert_ne!(
+        before["refresh_token"], after["refresh_token"],
+        "refresh tokens rotate"
+    );
     assert_eq!(env.userinfo_status(text(&after, "access_token")).await, 200);
 
     // Two 401s in a row: one refresh, one retry, then the plugin sees the 401.
@@ -678,15 +769,24 @@ async fn a_refresh_token_used_elsewhere_asks_for_reauthorization_without_looping
     let (status, body) = env.sync(&id).await;
     assert_eq!(status, 502, "{body}");
     let connection = &env.connections().await[0];
-    assert_eq!(connection["status"], "needs_reauthorization", "{connection}");
-    assert!(text(connection, "status_reason").contains("invalid_grant"), "{connection}");
+    assert_eq!(
+        connection["status"], "needs_reauthorization",
+        "{connection}"
+    );
+    assert!(
+        text(connection, "status_reason").contains("invalid_grant"),
+        "{connection}"
+    );
     assert_eq!(
         token_requests(&env.oidc),
         refreshes + 1,
         "one refresh attempt, no loop:\n{}",
         env.oidc.output()
     );
-    assert!(env.stored(&id).await.tokens.is_none(), "dead tokens are dropped");
+    assert!(
+        env.stored(&id).await.tokens.is_none(),
+        "dead tokens are dropped"
+    );
 
     // Syncing again does not touch the provider; the page offers to connect again.
     let (status, _) = env.sync(&id).await;
@@ -728,21 +828,30 @@ async fn disconnecting_revokes_the_grant_and_a_revoked_grant_needs_reauthorizati
     assert!(response.status().is_success());
     let (status, body) = env.sync(&id).await;
     assert_eq!(status, 502, "{body}");
-    assert_eq!(env.connections().await[0]["status"], "needs_reauthorization");
+    assert_eq!(
+        env.connections().await[0]["status"],
+        "needs_reauthorization"
+    );
 
     // A fresh connection, then Disconnect: both tokens stop working at the provider.
     let second = env.consent(&env.start_connecting().await).await;
     assert_eq!(env.open(&second).await.0, 303);
     let fresh = loop {
         let connections = env.connections().await;
-        if let Some(c) = connections.iter().find(|c| c["id"] != id.as_str() && !c["last_sync"].is_null()) {
+        if let Some(c) = connections
+            .iter()
+            .find(|c| c["id"] != id.as_str() && !c["last_sync"].is_null())
+        {
             break c.clone();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let fresh_id = text(&fresh, "id").to_owned();
     let tokens = env.tokens(&fresh_id).await;
-    assert_eq!(env.userinfo_status(text(&tokens, "access_token")).await, 200);
+    assert_eq!(
+        env.userinfo_status(text(&tokens, "access_token")).await,
+        200
+    );
     let (status, body) = common::send(
         Method::DELETE,
         &env.url(&format!("/api/v1/connections/{fresh_id}")),
@@ -751,7 +860,10 @@ async fn disconnecting_revokes_the_grant_and_a_revoked_grant_needs_reauthorizati
     .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "disconnected");
-    assert_eq!(env.userinfo_status(text(&tokens, "access_token")).await, 401);
+    assert_eq!(
+        env.userinfo_status(text(&tokens, "access_token")).await,
+        401
+    );
     let (status, _) = env
         .token_endpoint(&[
             ("grant_type", "refresh_token"),
@@ -804,8 +916,14 @@ async fn a_redirect_to_another_host_is_not_followed_with_the_token() {
         .expect("the plugin asked for its profile");
     assert!(redirect.had_authorization, "the API host gets the token");
     let followed: Vec<_> = requests.iter().filter(|r| r.host == "download").collect();
-    assert!(!followed.is_empty(), "the plugin followed the redirect itself");
-    assert!(followed.iter().all(|r| !r.had_authorization), "{followed:?}");
+    assert!(
+        !followed.is_empty(),
+        "the plugin followed the redirect itself"
+    );
+    assert!(
+        followed.iter().all(|r| !r.had_authorization),
+        "{followed:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -829,7 +947,10 @@ async fn a_sealed_row_copied_to_another_organization_does_not_open() {
             sealed,
         )
         .unwrap_err();
-    assert!(error.to_string().contains("belongs to another one"), "{error}");
+    assert!(
+        error.to_string().contains("belongs to another one"),
+        "{error}"
+    );
     // The original still opens.
     assert!(env.tokens(&id).await["access_token"].is_string());
 }
@@ -867,7 +988,10 @@ async fn connecting_in_the_browser_shows_the_imported_tools_and_operations() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert!(synced, "the first sync did not show in 30 s");
-    assert_eq!(browser.text("[data-test=account]").await.unwrap(), "Ada Lovelace");
+    assert_eq!(
+        browser.text("[data-test=account]").await.unwrap(),
+        "Ada Lovelace"
+    );
     browser.click("[data-test=sync]").await.unwrap();
     browser
         .wait_for_text(".notice", "Sync finished", Duration::from_secs(30))
@@ -875,20 +999,110 @@ async fn connecting_in_the_browser_shows_the_imported_tools_and_operations() {
         .unwrap();
     browser.screenshot("integrations-connected").await.unwrap();
 
-    browser.goto(&env.url("/library?kind=tool-library")).await.unwrap();
+    browser
+        .goto(&env.url("/library?kind=tool-library"))
+        .await
+        .unwrap();
     browser.click("[data-test=entry-name]").await.unwrap();
     let count: usize = browser.text("#tool-count").await.unwrap().parse().unwrap();
     assert_eq!(count, amana_tools().len());
     browser.screenshot("library-tools").await.unwrap();
 
-    browser.goto(&env.url("/library?kind=cam-template")).await.unwrap();
+    browser
+        .goto(&env.url("/library?kind=cam-template"))
+        .await
+        .unwrap();
     browser.click("[data-test=entry-name]").await.unwrap();
     let name = browser.text("h1").await.unwrap();
     let expected = template_operations(&name);
-    let shown: usize = browser.text("#operation-count").await.unwrap().parse().unwrap();
+    let shown: usize = browser
+        .text("#operation-count")
+        .await
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(shown, expected.len());
     let first = browser.text("[data-test=operation-name]").await.unwrap();
     assert_eq!(first, expected[0].0);
     browser.screenshot("library-operations").await.unwrap();
     browser.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_new_vault_key_reseals_every_connection_at_start() {
+    use chatter_runtime::{Runtime, RuntimeConfig};
+    use chatter_server::integrations::Integrations;
+
+    let data = tempfile::tempdir().unwrap();
+    let store = Arc::new(chatter_store::SledStore::open(data.path().join("store")).unwrap());
+    let org = OrgId::new("acme").unwrap();
+    store
+        .put_organization(&chatter_model::Organization::new(org.clone(), "Acme"))
+        .await
+        .unwrap();
+    let key = |name: &str| {
+        let path = data.path().join(name);
+        std::fs::write(&path, VaultKey::generate().unwrap()).unwrap();
+        VaultKey::from_file(&path).unwrap()
+    };
+    let (old, new) = (key("old.key"), key("new.key"));
+    let (old_fingerprint, new_fingerprint) =
+        (old.fingerprint().to_owned(), new.fingerprint().to_owned());
+    let before = Vault::new(old, Vec::new());
+    let mut connection = Connection {
+        id: "0123456789abcdef".into(),
+        org: org.clone(),
+        provider: "autodesk".into(),
+        plugin: chatter_model::PluginId::new("autodesk-fusion").unwrap(),
+        account: None,
+        scopes: vec!["data:read".into()],
+        status: chatter_model::ConnectionStatus::Connected,
+        created_by: chatter_model::UserId::new("someone").unwrap(),
+        created_at_ms: 0,
+        last_sync: None,
+        tokens: None,
+    };
+    let secret = br#"{"access_token":"a-secret-access-token","refresh_token":null,"expires_at_ms":null,"scopes":[]}"#;
+    let scope = Scope {
+        org: &org,
+        connection: "0123456789abcdef",
+    };
+    connection.tokens = Some(before.seal(scope, secret).unwrap());
+    store.put_connection(&connection).await.unwrap();
+
+    // The operator moves to a new key and keeps the old one as a previous key for one start.
+    let rotated = Vault::new(
+        new,
+        vec![VaultKey::from_file(&data.path().join("old.key")).unwrap()],
+    );
+    let runtime = Arc::new(Runtime::new(RuntimeConfig::default()).unwrap());
+    let integrations = Integrations::new(
+        Vec::new(),
+        Some(rotated),
+        runtime,
+        store.clone(),
+        "http://127.0.0.1:1",
+    )
+    .unwrap();
+    assert_eq!(integrations.reseal_all().await.unwrap(), 1);
+    assert_eq!(
+        integrations.reseal_all().await.unwrap(),
+        0,
+        "once is enough"
+    );
+
+    let stored = store
+        .connection(&org, "0123456789abcdef")
+        .await
+        .unwrap()
+        .unwrap();
+    let sealed = stored.tokens.unwrap();
+    assert_eq!(sealed.key, new_fingerprint);
+    assert_ne!(sealed.key, old_fingerprint);
+    // The new key alone now opens it: the old one can go.
+    let only_new = Vault::new(
+        VaultKey::from_file(&data.path().join("new.key")).unwrap(),
+        Vec::new(),
+    );
+    assert_eq!(only_new.open(scope, &sealed).unwrap(), secret);
 }

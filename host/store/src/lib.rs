@@ -22,7 +22,7 @@ mod store;
 
 pub use accounts::{Accounts, AuditFilter};
 pub use commit::CommitMode;
-pub use library::Library;
 pub use error::{CodecError, StoreError};
+pub use library::Library;
 pub use sled_store::SledStore;
 pub use store::{Appended, DerivedRecords, Expired, Expiry, Forwarded, PluginInstall, Store};

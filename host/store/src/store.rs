@@ -10,8 +10,8 @@ use chatter_model::{
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Accounts;
-use crate::library::Library;
 use crate::error::StoreError;
+use crate::library::Library;
 
 /// A plugin installed by the operator, for the whole installation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -265,7 +265,11 @@ impl OidcServer {
     /// built): follows the provider's redirects, carrying its cookies, through the automatic
     /// sign-in and consent, until one leads to a URL starting with `redirect_prefix`, and
     /// returns that URL (the client's callback with its `code` and `state`, or its `error`).
-    pub async fn consent(&self, authorize_url: &str, redirect_prefix: &str) -> anyhow::Result<String> {
+    pub async fn consent(
+        &self,
+        authorize_url: &str,
+        redirect_prefix: &str,
+    ) -> anyhow::Result<String> {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
@@ -303,7 +307,10 @@ impl OidcServer {
                 return Ok(url.into());
             }
         }
-        anyhow::bail!("no redirect to {redirect_prefix} in 12 hops:\n{}", self.output())
+        anyhow::bail!(
+            "no redirect to {redirect_prefix} in 12 hops:\n{}",
+            self.output()
+        )
     }
 }
 

@@ -6,6 +6,7 @@ mod edge;
 mod plugin;
 mod replay;
 mod serve;
+mod vault;
 
 use clap::Subcommand;
 
@@ -34,6 +35,9 @@ pub enum Command {
     /// Verify the audit log.
     #[command(subcommand)]
     Audit(accounts::AuditCommand),
+    /// Create the key that seals integrations' tokens at rest.
+    #[command(subcommand)]
+    Vault(vault::VaultCommand),
 }
 
 impl Command {
@@ -43,7 +47,11 @@ impl Command {
             Command::Demo(_) | Command::Serve(_) | Command::Edge(_) | Command::Replay(_) => {
                 "info,tower_http=warn"
             }
-            Command::Plugin(_) | Command::User(_) | Command::Token(_) | Command::Audit(_) => "warn",
+            Command::Plugin(_)
+            | Command::User(_)
+            | Command::Token(_)
+            | Command::Audit(_)
+            | Command::Vault(_) => "warn",
         }
     }
 }
@@ -59,6 +67,7 @@ pub fn run(command: Command) -> anyhow::Result<()> {
         Command::User(command) => accounts::run_user(command),
         Command::Token(command) => accounts::run_token(command),
         Command::Audit(command) => accounts::run_audit(command),
+        Command::Vault(command) => vault::run(command),
     }
 }
 

@@ -213,7 +213,10 @@ pub(super) async fn library_entry(
 }
 
 fn entry_not_found(id: &str) -> ApiError {
-    ApiError::not_found("library_entry_not_found", format!("no library entry `{id}`"))
+    ApiError::not_found(
+        "library_entry_not_found",
+        format!("no library entry `{id}`"),
+    )
 }
 
 #[derive(Deserialize)]
@@ -245,7 +248,10 @@ pub(crate) async fn link(
     if entry.kind != ArtifactKind::NcProgram {
         return Err(ApiError::unprocessable(
             "not_a_program",
-            format!("`{}` is a {}: only NC programs are linked to machines", entry.name, entry.kind),
+            format!(
+                "`{}` is a {}: only NC programs are linked to machines",
+                entry.name, entry.kind
+            ),
         ));
     }
     if let Some(machine) = &machine

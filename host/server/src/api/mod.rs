@@ -18,8 +18,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::auth::Access::{Device, Org, Public, SignedIn};
 use crate::auth::Permission::{
-    ManageDeviceTokens, ManageIntegrations, ManageMembers, OperateMachines, ReadAudit,
-    ReadMachines,
+    ManageDeviceTokens, ManageIntegrations, ManageMembers, OperateMachines, ReadAudit, ReadMachines,
 };
 use crate::error::ApiError;
 use crate::routes::{Route, route};

@@ -61,8 +61,16 @@ impl ConnectionGateway {
             })
     }
 
-    async fn once(&self, request: &Request, url: &Url, token: Option<&str>) -> Result<Response, Error> {
-        let mut builder = self.provider.http.request(method(request.method), url.clone());
+    async fn once(
+        &self,
+        request: &Request,
+        url: &Url,
+        token: Option<&str>,
+    ) -> Result<Response, Error> {
+        let mut builder = self
+            .provider
+            .http
+            .request(method(request.method), url.clone());
         for (name, value) in &request.headers {
             builder = builder.header(name, value);
         }
@@ -73,27 +81,40 @@ impl ConnectionGateway {
             builder = builder.body(body.clone());
         }
         let where_ = describe(url);
-        let mut response = builder.send().await.map_err(|e| transport_error(&where_, &e))?;
+        let mut response = builder
+            .send()
+            .await
+            .map_err(|e| transport_error(&where_, &e))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
             .iter()
             .filter(|(name, _)| *name != reqwest::header::SET_COOKIE)
-            .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+            .filter_map(|(name, value)| {
+                Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+            })
             .collect();
         let cap = self.provider.max_response_bytes;
         if response.content_length().is_some_and(|length| length > cap) {
             return Err(too_large(&where_, cap));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&where_, &e))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| transport_error(&where_, &e))?
+        {
             if (body.len() + chunk.len()) as u64 > cap {
                 return Err(too_large(&where_, cap));
             }
             body.extend_from_slice(&chunk);
         }
         tracing::debug!(status, bytes = body.len(), "answered");
-        Ok(Response { status, headers, body })
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
     }
 }
 
@@ -120,7 +141,9 @@ impl ProviderGateway for ConnectionGateway {
             {
                 return Err(Error {
                     code: ErrorCode::Denied,
-                    message: format!("plugins may not set the `{name}` header: the host attaches credentials"),
+                    message: format!(
+                        "plugins may not set the `{name}` header: the host attaches credentials"
+                    ),
                 });
             }
             match self.provider.destination(&url) {
@@ -192,7 +215,10 @@ fn transport_error(where_: &str, error: &reqwest::Error) -> Error {
 fn too_large(where_: &str, cap: u64) -> Error {
     Error {
         code: ErrorCode::Denied,
-        message: format!("{where_}: the response is larger than the {} MiB limit", cap >> 20),
+        message: format!(
+            "{where_}: the response is larger than the {} MiB limit",
+            cap >> 20
+        ),
     }
 }
 

@@ -143,7 +143,10 @@ impl ArtifactLibrary for ConnectionLibrary {
             content,
             machine,
         };
-        self.store.put_library_entry(&entry).await.map_err(internal)?;
+        self.store
+            .put_library_entry(&entry)
+            .await
+            .map_err(internal)?;
         tracing::debug!(entry = %entry.id, kind = %entry.kind, "imported");
         Ok(())
     }

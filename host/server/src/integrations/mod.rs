@@ -25,7 +25,7 @@ use chatter_model::{
     Account, Connection, ConnectionStatus, OrgId, PluginId, SyncFailure, SyncRecord, UserId,
 };
 use chatter_runtime::{Fault, InstanceContext, IntegrationInstance, PluginKind, Runtime};
-use chatter_store::{StoreError, Store};
+use chatter_store::{Store, StoreError};
 use reqwest::Url;
 
 use crate::plugins::{self, PluginError};
@@ -60,7 +60,9 @@ pub enum IntegrationError {
         provider: String,
     },
     /// Connections need the vault, and it has no key.
-    #[error("this server has no vault key (`[vault]` in its configuration), so it cannot keep connections")]
+    #[error(
+        "this server has no vault key (`[vault]` in its configuration), so it cannot keep connections"
+    )]
     NoVault,
     /// The callback could not finish a connection.
     #[error(transparent)]
@@ -112,7 +114,9 @@ pub enum CallbackError {
     },
     /// The `state` is not one this server issued, was used already, or belongs to another
     /// session.
-    #[error("this sign-in response does not match a connection you started here (it may have been used already): start again from Integrations")]
+    #[error(
+        "this sign-in response does not match a connection you started here (it may have been used already): start again from Integrations"
+    )]
     UnknownState,
     /// The user took too long at the provider.
     #[error("the connection was started more than 10 minutes ago: start again from Integrations")]
@@ -183,7 +187,10 @@ struct KeyedLocks(Mutex<HashMap<(OrgId, String), Arc<tokio::sync::Mutex<()>>>>);
 
 impl KeyedLocks {
     fn of(&self, org: &OrgId, connection: &str) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut locks = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         locks
             .entry((org.clone(), connection.to_owned()))
             .or_default()
@@ -216,6 +223,31 @@ impl Integrations {
         })
     }
 
+    /// Reseals every connection's tokens still sealed with a previous vault key, so that after
+    /// one start with a new key the previous keys are no longer needed. Returns how many.
+    pub async fn reseal_all(&self) -> Result<usize, IntegrationError> {
+        let Some(vault) = &self.vault else {
+            return Ok(0);
+        };
+        let mut resealed = 0;
+        for org in self.store.organizations().await? {
+            for mut connection in self.store.connections(&org.id).await? {
+                let Some(sealed) = &connection.tokens else {
+                    continue;
+                };
+                if vault.is_current(sealed) {
+                    continue;
+                }
+                let lock = self.refreshing.of(&org.id, &connection.id);
+                let _serialized = lock.lock().await;
+                connection.tokens = Some(vault.reseal(scope_of(&connection), sealed)?);
+                self.store.put_connection(&connection).await?;
+                resealed += 1;
+            }
+        }
+        Ok(resealed)
+    }
+
     /// The origins of the providers' consent pages, which the Connect forms lead to.
     pub fn authorize_origins(&self) -> Vec<String> {
         self.providers
@@ -232,8 +264,8 @@ impl Integrations {
                 continue;
             }
             let label = std::path::PathBuf::from(format!("<installed>/{}/plugin.toml", install.id));
-            let manifest =
-                chatter_runtime::Manifest::parse(&install.manifest_toml, &label).map_err(PluginError::from)?;
+            let manifest = chatter_runtime::Manifest::parse(&install.manifest_toml, &label)
+                .map_err(PluginError::from)?;
             let Some((provider, scopes)) = manifest.provider() else {
                 continue;
             };
@@ -252,18 +284,24 @@ impl Integrations {
         Ok(connectors)
     }
 
-    fn connector(&self, connectors: &[Connector], plugin: &PluginId) -> Result<(Connector, Arc<Provider>), IntegrationError> {
+    fn connector(
+        &self,
+        connectors: &[Connector],
+        plugin: &PluginId,
+    ) -> Result<(Connector, Arc<Provider>), IntegrationError> {
         let connector = connectors
             .iter()
             .find(|c| &c.plugin == plugin)
             .cloned()
             .ok_or_else(|| IntegrationError::UnknownPlugin(plugin.clone()))?;
-        let provider = self.providers.get(&connector.provider).cloned().ok_or_else(|| {
-            IntegrationError::ProviderNotConfigured {
+        let provider = self
+            .providers
+            .get(&connector.provider)
+            .cloned()
+            .ok_or_else(|| IntegrationError::ProviderNotConfigured {
                 plugin: plugin.clone(),
                 provider: connector.provider.clone(),
-            }
-        })?;
+            })?;
         Ok((connector, provider))
     }
 
@@ -283,7 +321,10 @@ impl Integrations {
         self.vault()?;
         let (connector, provider) = self.connector(&self.connectors().await?, plugin)?;
         let authorization = oauth::authorize(&provider, &self.redirect, &connector.scopes);
-        let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut pending = self
+            .pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         pending.retain(|_, p| p.started.elapsed() < AUTHORIZATION_TTL);
         pending.insert(
             authorization.state,
@@ -310,7 +351,10 @@ impl Integrations {
         params: CallbackParams,
     ) -> Result<Connection, IntegrationError> {
         let pending = {
-            let mut pending = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut pending = self
+                .pending
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let state = params.state.as_deref().unwrap_or_default();
             // Removed whether it matches the session or not: a state seen by another session has
             // leaked, and must not be tried again.
@@ -347,9 +391,15 @@ impl Integrations {
             return Err(CallbackError::Expired.into());
         }
         let code = params.code.ok_or(CallbackError::MissingCode)?;
-        let tokens = oauth::exchange(&provider, &self.redirect, code, pending.verifier, &pending.scopes)
-            .await
-            .map_err(CallbackError::Exchange)?;
+        let tokens = oauth::exchange(
+            &provider,
+            &self.redirect,
+            code,
+            pending.verifier,
+            &pending.scopes,
+        )
+        .await
+        .map_err(CallbackError::Exchange)?;
         let mut connection = Connection {
             id: new_connection_id()?,
             org: pending.org.clone(),
@@ -373,7 +423,9 @@ impl Integrations {
                 connection.account = Some(account);
                 self.store.put_connection(&connection).await?;
             }
-            Err(error) => tracing::warn!(connection = %connection.id, %error, "could not identify the connected account"),
+            Err(error) => {
+                tracing::warn!(connection = %connection.id, %error, "could not identify the connected account")
+            }
         }
         Ok(connection)
     }
@@ -386,7 +438,11 @@ impl Integrations {
             .ok_or_else(|| IntegrationError::NotFound(id.to_owned()))
     }
 
-    fn seal_into(&self, connection: &mut Connection, tokens: &TokenSet) -> Result<(), IntegrationError> {
+    fn seal_into(
+        &self,
+        connection: &mut Connection,
+        tokens: &TokenSet,
+    ) -> Result<(), IntegrationError> {
         let json = serde_json::to_vec(tokens)
             .map_err(|e| VaultError::Malformed(format!("the tokens do not encode: {e}")))?;
         let sealed = self.vault()?.seal(scope_of(connection), &json)?;
@@ -396,7 +452,9 @@ impl Integrations {
 
     fn open_tokens(&self, connection: &Connection) -> Result<TokenSet, IntegrationError> {
         let Some(sealed) = &connection.tokens else {
-            return Err(IntegrationError::NotConnected(status_words(&connection.status)));
+            return Err(IntegrationError::NotConnected(status_words(
+                &connection.status,
+            )));
         };
         let json = self.vault()?.open(scope_of(connection), sealed)?;
         serde_json::from_slice(&json)
@@ -418,7 +476,9 @@ impl Integrations {
         // Read under the lock: another task may have just refreshed.
         let mut connection = self.connection(org, id).await?;
         if connection.status != ConnectionStatus::Connected {
-            return Err(IntegrationError::NotConnected(status_words(&connection.status)));
+            return Err(IntegrationError::NotConnected(status_words(
+                &connection.status,
+            )));
         }
         let tokens = self.open_tokens(&connection)?;
         let fresh = tokens
@@ -427,7 +487,12 @@ impl Integrations {
         let refused = rejected == Some(tokens.access_token.as_str());
         if fresh && !refused {
             // Tokens sealed with a previous key move to the current one as they are used.
-            if !self.vault()?.is_current(connection.tokens.as_ref().ok_or(IntegrationError::NoVault)?) {
+            if !self.vault()?.is_current(
+                connection
+                    .tokens
+                    .as_ref()
+                    .ok_or(IntegrationError::NoVault)?,
+            ) {
                 self.seal_into(&mut connection, &tokens)?;
                 self.store.put_connection(&connection).await?;
             }
@@ -441,32 +506,46 @@ impl Integrations {
                 tracing::info!(org = %org, connection = id, "refreshed the connection's tokens");
                 Ok(renewed.access_token)
             }
-            Err(TokenError::Rejected { display_name, error, description }) => {
+            Err(TokenError::Rejected {
+                display_name,
+                error,
+                description,
+            }) => {
                 let reason = format!(
                     "{display_name} refused to renew access ({error}{})",
-                    description.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+                    description
+                        .as_deref()
+                        .map(|d| format!(": {d}"))
+                        .unwrap_or_default()
                 );
                 tracing::warn!(org = %org, connection = id, %reason, "the connection needs re-authorization");
                 connection.status = ConnectionStatus::NeedsReauthorization { reason };
                 connection.tokens = None;
                 self.store.put_connection(&connection).await?;
-                Err(IntegrationError::NotConnected("waiting for re-authorization"))
+                Err(IntegrationError::NotConnected(
+                    "waiting for re-authorization",
+                ))
             }
             Err(unavailable) => Err(unavailable.into()),
         }
     }
 
     fn provider_of(&self, connection: &Connection) -> Result<Arc<Provider>, IntegrationError> {
-        self.providers.get(&connection.provider).cloned().ok_or_else(|| {
-            IntegrationError::ProviderNotConfigured {
+        self.providers
+            .get(&connection.provider)
+            .cloned()
+            .ok_or_else(|| IntegrationError::ProviderNotConfigured {
                 plugin: connection.plugin.clone(),
                 provider: connection.provider.clone(),
-            }
-        })
+            })
     }
 
-    async fn instance(self: &Arc<Self>, connection: &Connection) -> Result<IntegrationInstance, IntegrationError> {
-        let plugin = plugins::load_installed(self.store.as_ref(), &self.runtime, &connection.plugin).await?;
+    async fn instance(
+        self: &Arc<Self>,
+        connection: &Connection,
+    ) -> Result<IntegrationInstance, IntegrationError> {
+        let plugin =
+            plugins::load_installed(self.store.as_ref(), &self.runtime, &connection.plugin).await?;
         let provider = self.provider_of(connection)?;
         let mut settings = BTreeMap::new();
         for (key, value) in &provider.plugin_settings {
@@ -474,10 +553,11 @@ impl Integrations {
                 settings.insert(key.clone(), value.clone());
             }
         }
-        let config = plugin
-            .manifest
-            .resolve_config(&settings)
-            .map_err(|e| IntegrationError::Plugin(Fault::Instantiate { message: e.to_string() }))?;
+        let config = plugin.manifest.resolve_config(&settings).map_err(|e| {
+            IntegrationError::Plugin(Fault::Instantiate {
+                message: e.to_string(),
+            })
+        })?;
         let mut context = InstanceContext::for_org(connection.org.clone());
         context.config = config;
         // Installing a plugin is the operator's approval of the capabilities it asks for.
@@ -494,20 +574,32 @@ impl Integrations {
         Ok(IntegrationInstance::start(&self.runtime, plugin, context).await?)
     }
 
-    async fn identify(self: &Arc<Self>, connection: &Connection) -> Result<Account, IntegrationError> {
+    async fn identify(
+        self: &Arc<Self>,
+        connection: &Connection,
+    ) -> Result<Account, IntegrationError> {
         let mut instance = self.instance(connection).await?;
         let account = instance.whoami(WHOAMI_TIMEOUT).await?;
-        Ok(Account { id: account.id, name: account.name })
+        Ok(Account {
+            id: account.id,
+            name: account.name,
+        })
     }
 
     /// Runs a sync of the connection now (after the one in progress, if any) and records it.
     #[tracing::instrument(name = "integrations.sync", skip(self), fields(org = %org, connection = id))]
-    pub async fn sync(self: &Arc<Self>, org: &OrgId, id: &str) -> Result<SyncRecord, IntegrationError> {
+    pub async fn sync(
+        self: &Arc<Self>,
+        org: &OrgId,
+        id: &str,
+    ) -> Result<SyncRecord, IntegrationError> {
         let lock = self.syncing.of(org, id);
         let _one_at_a_time = lock.lock().await;
         let connection = self.connection(org, id).await?;
         if connection.status != ConnectionStatus::Connected {
-            return Err(IntegrationError::NotConnected(status_words(&connection.status)));
+            return Err(IntegrationError::NotConnected(status_words(
+                &connection.status,
+            )));
         }
         let started_at_ms = chatter_model::now_ms();
         let outcome = self.run_sync(&connection).await;
@@ -529,24 +621,42 @@ impl Integrations {
                 record.failures = done
                     .failures
                     .iter()
-                    .map(|(item, message)| SyncFailure { item: item.clone(), message: message.clone() })
+                    .map(|(item, message)| SyncFailure {
+                        item: item.clone(),
+                        message: message.clone(),
+                    })
                     .collect();
             }
             Err(error) => record.error = Some(error.to_string()),
         }
         connection.last_sync = Some(record.clone());
         self.store.put_connection(&connection).await?;
-        tracing::info!(imported = record.imported, skipped = record.skipped, failures = record.failures.len(), failed = record.error.is_some(), "sync finished");
+        tracing::info!(
+            imported = record.imported,
+            skipped = record.skipped,
+            failures = record.failures.len(),
+            failed = record.error.is_some(),
+            "sync finished"
+        );
         outcome.map(|_| record)
     }
 
-    async fn run_sync(self: &Arc<Self>, connection: &Connection) -> Result<(Account, chatter_runtime::SyncOutcome), IntegrationError> {
+    async fn run_sync(
+        self: &Arc<Self>,
+        connection: &Connection,
+    ) -> Result<(Account, chatter_runtime::SyncOutcome), IntegrationError> {
         let mut instance = self.instance(connection).await?;
         let account = instance.whoami(WHOAMI_TIMEOUT).await?;
         // Everything, every time: the library's version ids make it cheap and catch items whose
         // modification time went backwards (restored versions).
         let outcome = instance.sync(None, SYNC_TIMEOUT).await?;
-        Ok((Account { id: account.id, name: account.name }, outcome))
+        Ok((
+            Account {
+                id: account.id,
+                name: account.name,
+            },
+            outcome,
+        ))
     }
 
     /// Disconnects: revokes the tokens at the provider (best effort: the tokens are dropped
@@ -556,19 +666,24 @@ impl Integrations {
         let lock = self.refreshing.of(org, id);
         let _serialized = lock.lock().await;
         let mut connection = self.connection(org, id).await?;
-        if let (Ok(tokens), Ok(provider)) = (self.open_tokens(&connection), self.provider_of(&connection)) {
+        if let (Ok(tokens), Ok(provider)) =
+            (self.open_tokens(&connection), self.provider_of(&connection))
+        {
             // The refresh token first: revoking it ends the whole grant at most providers.
             if let Some(refresh) = &tokens.refresh_token {
                 if let Err(error) = oauth::revoke(&provider, refresh, "refresh_token").await {
                     tracing::warn!(%error, "revoking the refresh token failed");
                 }
             }
-            if let Err(error) = oauth::revoke(&provider, &tokens.access_token, "access_token").await {
+            if let Err(error) = oauth::revoke(&provider, &tokens.access_token, "access_token").await
+            {
                 tracing::warn!(%error, "revoking the access token failed");
             }
         }
         connection.tokens = None;
-        connection.status = ConnectionStatus::Disconnected { at_ms: chatter_model::now_ms() };
+        connection.status = ConnectionStatus::Disconnected {
+            at_ms: chatter_model::now_ms(),
+        };
         self.store.put_connection(&connection).await?;
         Ok(connection)
     }
@@ -586,7 +701,11 @@ impl Integrations {
     }
 
     /// Disconnects every connection `user` made in `orgs`: their account is going away.
-    pub async fn disconnect_all_of(&self, user: &UserId, orgs: &[OrgId]) -> Result<usize, IntegrationError> {
+    pub async fn disconnect_all_of(
+        &self,
+        user: &UserId,
+        orgs: &[OrgId],
+    ) -> Result<usize, IntegrationError> {
         let mut count = 0;
         for org in orgs {
             for connection in self.store.connections(org).await? {

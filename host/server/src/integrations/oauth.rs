@@ -6,8 +6,8 @@ use std::fmt;
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
-    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken,
-    RequestTokenError, Scope, TokenResponse, TokenUrl,
+    EndpointSet, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError,
+    Scope, TokenResponse, TokenUrl,
 };
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
@@ -169,7 +169,10 @@ pub(crate) async fn revoke(provider: &Provider, token: &str, hint: &str) -> Resu
     if status.is_success() {
         Ok(())
     } else {
-        Err(format!("{} answered the revocation with {status}", provider.display_name))
+        Err(format!(
+            "{} answered the revocation with {status}",
+            provider.display_name
+        ))
     }
 }
 

@@ -175,7 +175,10 @@ impl Provider {
         let patterns = |field: &'static str, hosts: &[String]| {
             hosts
                 .iter()
-                .map(|h| HostPattern::parse(h).ok_or_else(|| invalid(field, format!("{h:?} is not a host or host:port"))))
+                .map(|h| {
+                    HostPattern::parse(h)
+                        .ok_or_else(|| invalid(field, format!("{h:?} is not a host or host:port")))
+                })
                 .collect::<Result<Vec<_>, _>>()
         };
         let http = http_client(section.ca_file.as_deref(), section.request_timeout_s)

@@ -295,7 +295,9 @@ fn done_message(code: &str) -> Option<&'static str> {
             "Disconnected. Its tokens were revoked; what it imported stays in the library."
         }
         "program_linked" => "Saved which machine the program is for.",
-        "integration_connected" => "Connected. The first sync has started; it shows here when it ends.",
+        "integration_connected" => {
+            "Connected. The first sync has started; it shows here when it ends."
+        }
         "sync_finished" => "Sync finished.",
         "sync_running" => "The sync is still running; reload this page to see when it ends.",
         "sync_failed" => "The sync failed: the connection's row says why.",

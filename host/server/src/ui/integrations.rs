@@ -202,7 +202,11 @@ pub(crate) async fn callback(
     context: RequestContext,
     Query(params): Query<CallbackParams>,
 ) -> Result<Response, Failure> {
-    let session = caller.session.as_ref().map(|s| s.hash.as_str()).unwrap_or_default();
+    let session = caller
+        .session
+        .as_ref()
+        .map(|s| s.hash.as_str())
+        .unwrap_or_default();
     match app.integrations.complete(session, params).await {
         Ok(connection) => {
             Audit::new("integration.connect", &context)
@@ -232,7 +236,8 @@ pub(crate) async fn callback(
             )
             .text(&error.to_string())
             .link("/integrations", "Back to Integrations");
-            message.frame = Frame::signed_in(&app, &caller, "Integrations", Section::Integrations).await?;
+            message.frame =
+                Frame::signed_in(&app, &caller, "Integrations", Section::Integrations).await?;
             Ok(message.into_response())
         }
     }

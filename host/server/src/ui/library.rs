@@ -189,7 +189,11 @@ struct ProgramView {
 fn number(value: f64) -> String {
     let text = format!("{value:.4}");
     let text = text.trim_end_matches('0').trim_end_matches('.');
-    if text == "-0" { "0".into() } else { text.to_owned() }
+    if text == "-0" {
+        "0".into()
+    } else {
+        text.to_owned()
+    }
 }
 
 fn measure(value: Option<f64>, unit: &str) -> String {
@@ -222,14 +226,20 @@ fn tool_row(tool: &Tool) -> ToolRow {
             .flatten()
             .collect::<Vec<_>>()
             .join(" "),
-        presets: tool.presets.iter().map(|p| preset_row(p, tool.unit)).collect(),
+        presets: tool
+            .presets
+            .iter()
+            .map(|p| preset_row(p, tool.unit))
+            .collect(),
     }
 }
 
 fn preset_row(preset: &Preset, unit: LengthUnit) -> PresetRow {
     PresetRow {
         name: preset.name.clone(),
-        rpm: preset.spindle_rpm.map_or_else(|| "—".into(), |r| format!("{} rpm", number(r))),
+        rpm: preset
+            .spindle_rpm
+            .map_or_else(|| "—".into(), |r| format!("{} rpm", number(r))),
         cutting_feed: measure(preset.cutting_feed, feed_unit(unit)),
         plunge_feed: measure(preset.plunge_feed, feed_unit(unit)),
     }
@@ -265,15 +275,26 @@ fn setup_view(template: &CamTemplate) -> Option<SetupView> {
         stock: setup.stock.as_ref().map(|stock| {
             let unit = stock.unit.symbol();
             let axis = |i: usize, name: &str| {
-                format!("{name} {} to {}", number(stock.low[i]), number(stock.high[i]))
+                format!(
+                    "{name} {} to {}",
+                    number(stock.low[i]),
+                    number(stock.high[i])
+                )
             };
-            format!("{}, {}, {} {unit}", axis(0, "X"), axis(1, "Y"), axis(2, "Z"))
+            format!(
+                "{}, {}, {} {unit}",
+                axis(0, "X"),
+                axis(1, "Y"),
+                axis(2, "Z")
+            )
         }),
         wcs: setup.wcs.as_ref().map(|wcs| {
             [
                 wcs.work_offset.map(|o| format!("work offset {o}")),
                 wcs.origin.as_ref().map(|o| format!("origin: {o}")),
-                wcs.orientation.as_ref().map(|o| format!("orientation: {o}")),
+                wcs.orientation
+                    .as_ref()
+                    .map(|o| format!("orientation: {o}")),
             ]
             .into_iter()
             .flatten()
@@ -371,15 +392,23 @@ pub(crate) async fn link_machine(
     let machine = match form.machine.trim() {
         "" => None,
         text => Some(MachineId::new(text.to_owned()).map_err(|_| {
-            Failure::answer(Message::new("bad-machine", "No such machine", StatusCode::UNPROCESSABLE_ENTITY))
+            Failure::answer(Message::new(
+                "bad-machine",
+                "No such machine",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ))
         })?),
     };
     match link(&tenant, &id, machine).await {
         Ok(_) => Ok(cookies::done(&format!("/library/{id}"), "program_linked")),
         Err(error) => Err(Failure::answer(
-            Message::new("link-failed", "The program was not linked", StatusCode::UNPROCESSABLE_ENTITY)
-                .text(&error.to_string())
-                .link(&format!("/library/{id}"), "Back to the program"),
+            Message::new(
+                "link-failed",
+                "The program was not linked",
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .text(&error.to_string())
+            .link(&format!("/library/{id}"), "Back to the program"),
         )),
     }
 }

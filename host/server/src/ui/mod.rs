@@ -149,7 +149,12 @@ pub(crate) fn routes() -> Vec<Route> {
         ),
         route(M::GET, "/library", read, library::show),
         route(M::GET, "/library/{id}", read, library::entry),
-        route(M::POST, "/library/{id}/machine", integrate, library::link_machine),
+        route(
+            M::POST,
+            "/library/{id}/machine",
+            integrate,
+            library::link_machine,
+        ),
         route(M::GET, "/organization", read, organization::show),
         route(
             M::POST,
