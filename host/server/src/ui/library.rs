@@ -314,10 +314,7 @@ pub(crate) async fn entry(
 ) -> Result<Response, Failure> {
     let store = tenant.store();
     let Some(entry) = store.library_entry(&id).await? else {
-        return Err(Failure::answer(
-            Message::new("not-found", "No such library entry", StatusCode::NOT_FOUND)
-                .link("/library", "Back to the library"),
-        ));
+        return Err(not_found());
     };
     let connections = store.connections().await?;
     let frame = Frame::signed_in(&app, &caller, &entry.name, Section::Library)
@@ -377,6 +374,13 @@ pub(crate) async fn entry(
     Ok(render(StatusCode::OK, &page))
 }
 
+fn not_found() -> Failure {
+    Failure::answer(
+        Message::new("not-found", "No such library entry", StatusCode::NOT_FOUND)
+            .link("/library", "Back to the library"),
+    )
+}
+
 #[derive(Deserialize)]
 pub(crate) struct LinkForm {
     #[serde(default)]
@@ -389,6 +393,9 @@ pub(crate) async fn link_machine(
     Path(id): Path<String>,
     Form(form): Form<LinkForm>,
 ) -> Result<Response, Failure> {
+    if tenant.store().library_entry(&id).await?.is_none() {
+        return Err(not_found());
+    }
     let machine = match form.machine.trim() {
         "" => None,
         text => Some(MachineId::new(text.to_owned()).map_err(|_| {
