@@ -7,6 +7,8 @@
 //! a reused or revoked refresh token, hosts outside the allow-list, a redirect to another host,
 //! a sealed row copied to another organization; and a scan of logs and responses for secrets.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::{BTreeMap, HashMap};

@@ -183,7 +183,10 @@ pub struct Integrations {
 
 /// One async lock per connection, made on first use.
 #[derive(Default)]
-struct KeyedLocks(Mutex<HashMap<(OrgId, String), Arc<tokio::sync::Mutex<()>>>>);
+struct KeyedLocks(Mutex<HashMap<ConnectionKey, Arc<tokio::sync::Mutex<()>>>>);
+
+/// An organization and one of its connections' ids.
+type ConnectionKey = (OrgId, String);
 
 impl KeyedLocks {
     fn of(&self, org: &OrgId, connection: &str) -> Arc<tokio::sync::Mutex<()>> {
@@ -670,10 +673,10 @@ impl Integrations {
             (self.open_tokens(&connection), self.provider_of(&connection))
         {
             // The refresh token first: revoking it ends the whole grant at most providers.
-            if let Some(refresh) = &tokens.refresh_token {
-                if let Err(error) = oauth::revoke(&provider, refresh, "refresh_token").await {
-                    tracing::warn!(%error, "revoking the refresh token failed");
-                }
+            if let Some(refresh) = &tokens.refresh_token
+                && let Err(error) = oauth::revoke(&provider, refresh, "refresh_token").await
+            {
+                tracing::warn!(%error, "revoking the refresh token failed");
             }
             if let Err(error) = oauth::revoke(&provider, &tokens.access_token, "access_token").await
             {
