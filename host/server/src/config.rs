@@ -51,6 +51,25 @@ pub struct ServerConfig {
     /// OAuth providers integrations may connect to, by the name plugin manifests use.
     #[serde(default)]
     pub providers: BTreeMap<String, ProviderSection>,
+    /// How integrations run.
+    #[serde(default)]
+    pub integrations: IntegrationsSection,
+}
+
+/// `[integrations]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct IntegrationsSection {
+    /// Minutes between two automatic syncs of every connection; 0: only "Sync now".
+    pub sync_interval_min: u64,
+}
+
+impl Default for IntegrationsSection {
+    fn default() -> Self {
+        IntegrationsSection {
+            sync_interval_min: 60,
+        }
+    }
 }
 
 /// `[tls]`: serve HTTPS with this certificate chain and private key (PEM files).

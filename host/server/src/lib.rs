@@ -126,6 +126,10 @@ pub async fn serve(
         store.clone(),
         Duration::from_secs(config.retention.interval_s.max(1)),
     ));
+    let periodic_sync = (config.integrations.sync_interval_min > 0).then(|| {
+        let every = Duration::from_secs(config.integrations.sync_interval_min.saturating_mul(60));
+        tokio::spawn(integrations.clone().sync_periodically(every))
+    });
     let app = app_state(
         config,
         store,
@@ -153,6 +157,9 @@ pub async fn serve(
         .context("HTTP server failed"),
     };
     retention.abort();
+    if let Some(task) = periodic_sync {
+        task.abort();
+    }
     fleet.stop_all().await;
     ingest
         .close_all()

@@ -278,12 +278,25 @@ impl Env {
     }
 }
 
-/// Token requests the provider answered (refreshes and code exchanges).
-fn token_requests(oidc: &OidcServer) -> usize {
-    oidc.output()
-        .lines()
-        .filter(|line| line.starts_with("POST /token "))
-        .count()
+/// Token requests the provider answered (refreshes and code exchanges). The provider logs a
+/// request when its response has gone out, so a count read right after a response can be one
+/// short: this reads until two reads 300 ms apart agree.
+async fn token_requests(oidc: &OidcServer) -> usize {
+    let count = || {
+        oidc.output()
+            .lines()
+            .filter(|line| line.starts_with("POST /token "))
+            .count()
+    };
+    let mut last = count();
+    loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let now = count();
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
 }
 
 fn text<'a>(value: &'a Value, field: &str) -> &'a str {
@@ -741,11 +754,11 @@ async fn a_401_is_retried_once_with_a_refreshed_token() {
     assert_eq!(env.userinfo_status(text(&after, "access_token")).await, 200);
 
     // Two 401s in a row: one refresh, one retry, then the plugin sees the 401.
-    let refreshes = token_requests(&env.oidc);
+    let refreshes = token_requests(&env.oidc).await;
     env.dm.fail_next_with_401(2);
     let (status, body) = env.sync(&id).await;
     assert_eq!(status, 502, "{body}");
-    assert_eq!(token_requests(&env.oidc), refreshes + 1);
+    assert_eq!(token_requests(&env.oidc).await, refreshes + 1);
     assert_eq!(env.connections().await[0]["status"], "connected");
 }
 
@@ -766,7 +779,7 @@ async fn a_refresh_token_used_elsewhere_asks_for_reauthorization_without_looping
         ])
         .await;
     assert_eq!(status, 200, "{body}");
-    let refreshes = token_requests(&env.oidc);
+    let refreshes = token_requests(&env.oidc).await;
     env.dm.fail_next_with_401(1);
     let (status, body) = env.sync(&id).await;
     assert_eq!(status, 502, "{body}");
@@ -780,7 +793,7 @@ async fn a_refresh_token_used_elsewhere_asks_for_reauthorization_without_looping
         "{connection}"
     );
     assert_eq!(
-        token_requests(&env.oidc),
+        token_requests(&env.oidc).await,
         refreshes + 1,
         "one refresh attempt, no loop:\n{}",
         env.oidc.output()
@@ -793,7 +806,7 @@ async fn a_refresh_token_used_elsewhere_asks_for_reauthorization_without_looping
     // Syncing again does not touch the provider; the page offers to connect again.
     let (status, _) = env.sync(&id).await;
     assert_eq!(status, 409);
-    assert_eq!(token_requests(&env.oidc), refreshes + 1);
+    assert_eq!(token_requests(&env.oidc).await, refreshes + 1);
     let page = common::request(Method::GET, &env.url("/integrations"))
         .send()
         .await
@@ -835,19 +848,28 @@ async fn disconnecting_revokes_the_grant_and_a_revoked_grant_needs_reauthorizati
         "needs_reauthorization"
     );
 
-    // A fresh connection, then Disconnect: both tokens stop working at the provider.
+    // Connecting the same account again revives that connection, then Disconnect: both
+    // tokens stop working at the provider.
+    let before = env.stored(&id).await.last_sync.unwrap().finished_at_ms;
     let second = env.consent(&env.start_connecting().await).await;
     assert_eq!(env.open(&second).await.0, 303);
     let fresh = loop {
         let connections = env.connections().await;
-        if let Some(c) = connections
-            .iter()
-            .find(|c| c["id"] != id.as_str() && !c["last_sync"].is_null())
-        {
-            break c.clone();
+        assert_eq!(
+            connections.len(),
+            1,
+            "the same account is one connection: {connections:?}"
+        );
+        let connection = &connections[0];
+        if connection["last_sync"]["finished_at_ms"].as_i64() > Some(before) {
+            break connection.clone();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
+    assert_eq!(fresh["id"], id.as_str());
+    assert_eq!(fresh["status"], "connected");
+    assert_eq!(fresh["last_sync"]["error"], Value::Null, "{fresh}");
+    assert_eq!(fresh["last_sync"]["imported"], 0, "nothing new: {fresh}");
     let fresh_id = text(&fresh, "id").to_owned();
     let tokens = env.tokens(&fresh_id).await;
     assert_eq!(

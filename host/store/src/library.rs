@@ -17,6 +17,10 @@ pub trait Library: Send + Sync + 'static {
     /// The organization's connection `id`.
     async fn connection(&self, org: &OrgId, id: &str) -> Result<Option<Connection>, StoreError>;
 
+    /// Removes the organization's connection `id` (its library entries stay); returns whether
+    /// it was there.
+    async fn remove_connection(&self, org: &OrgId, id: &str) -> Result<bool, StoreError>;
+
     /// The organization's connections, by id.
     async fn connections(&self, org: &OrgId) -> Result<Vec<Connection>, StoreError>;
 

@@ -430,7 +430,52 @@ impl Integrations {
                 tracing::warn!(connection = %connection.id, %error, "could not identify the connected account")
             }
         }
-        Ok(connection)
+        self.merge_into_earlier(connection, &tokens).await
+    }
+
+    /// When the organization already has a connection to the same account (one that needs
+    /// re-authorization, most often), connecting again revives that one rather than adding a
+    /// second: it keeps its id, its history and the versions it imported. Its old tokens, if
+    /// any still work, are revoked.
+    async fn merge_into_earlier(
+        &self,
+        connection: Connection,
+        tokens: &TokenSet,
+    ) -> Result<Connection, IntegrationError> {
+        let Some(account) = &connection.account else {
+            return Ok(connection);
+        };
+        let earlier = self
+            .store
+            .connections(&connection.org)
+            .await?
+            .into_iter()
+            .find(|c| {
+                c.id != connection.id
+                    && c.plugin == connection.plugin
+                    && c.provider == connection.provider
+                    && c.account.as_ref().is_some_and(|a| a.id == account.id)
+            });
+        let Some(earlier) = earlier else {
+            return Ok(connection);
+        };
+        if earlier.tokens.is_some() {
+            self.disconnect(&earlier.org, &earlier.id).await?;
+        }
+        let lock = self.refreshing.of(&earlier.org, &earlier.id);
+        let _serialized = lock.lock().await;
+        let mut revived = self.connection(&earlier.org, &earlier.id).await?;
+        revived.account = connection.account.clone();
+        revived.scopes = connection.scopes.clone();
+        revived.status = ConnectionStatus::Connected;
+        revived.created_by = connection.created_by.clone();
+        self.seal_into(&mut revived, tokens)?;
+        self.store.put_connection(&revived).await?;
+        self.store
+            .remove_connection(&connection.org, &connection.id)
+            .await?;
+        tracing::info!(connection = %revived.id, "connected again");
+        Ok(revived)
     }
 
     /// The organization's connection `id`.
@@ -689,6 +734,35 @@ impl Integrations {
         };
         self.store.put_connection(&connection).await?;
         Ok(connection)
+    }
+
+    /// Syncs every working connection of every organization, one after the other, every
+    /// `interval`, until the task is dropped. A failed sync is recorded on its connection.
+    pub async fn sync_periodically(self: Arc<Self>, interval: Duration) {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // The first tick is immediate; a restart should not sync everything at once.
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            if let Err(error) = self.sync_all().await {
+                tracing::warn!(%error, "periodic sync could not list the connections");
+            }
+        }
+    }
+
+    async fn sync_all(self: &Arc<Self>) -> Result<(), IntegrationError> {
+        for org in self.store.organizations().await? {
+            for connection in self.store.connections(&org.id).await? {
+                if connection.status != ConnectionStatus::Connected {
+                    continue;
+                }
+                if let Err(error) = self.sync(&org.id, &connection.id).await {
+                    tracing::warn!(org = %org.id, connection = %connection.id, %error, "periodic sync failed");
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Disconnects every live connection of `org`: the organization is going away.

@@ -48,6 +48,12 @@ impl Library for SledStore {
         self.trees.connections.get_json(&record_key(org, id))
     }
 
+    async fn remove_connection(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+        let removed = self.trees.connections.remove(&record_key(org, id))?;
+        self.committer.commit().await?;
+        Ok(removed)
+    }
+
     async fn connections(&self, org: &OrgId) -> Result<Vec<Connection>, StoreError> {
         self.trees.connections.scan_json(&keys::org_prefix(org))
     }
