@@ -62,6 +62,7 @@ impl IntegrationInstance {
             org: context.org.clone(),
             machine: None,
         };
+        tracing::debug!(plugin = %identity.plugin, org = %identity.org, config = ?context.config, "starting an integration instance");
         let mut store = Store::new(&runtime.engine, HostState::new(identity, context, limits));
         store.limiter(|state| &mut state.memory);
         store.epoch_deadline_callback(|mut context| {

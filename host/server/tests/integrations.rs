@@ -624,7 +624,7 @@ async fn connecting_imports_the_libraries_and_a_second_sync_only_what_changed() 
             ("client secret", &client_secret),
         ],
         &[
-            ("the logs", &logs),
+            ("the logs, which hold what the plugin was given", &logs),
             ("GET /api/v1/connections", &connections.to_string()),
             ("GET /api/v1/library", &library.to_string()),
             ("the library", &stored),

@@ -55,6 +55,13 @@ impl authorized_http::Host for HostState {
             }
         };
         within_call_cap(self, "a response", response.body.len())?;
+        // Everything the plugin gets, for tracing a plugin's view (tests scan it for secrets).
+        tracing::trace!(
+            status = response.status,
+            headers = ?response.headers,
+            body = %String::from_utf8_lossy(&response.body[..response.body.len().min(4096)]),
+            "authorized-http response handed to the plugin"
+        );
         Ok(response)
     }
 }
