@@ -292,6 +292,9 @@ fn setup_view(template: &CamTemplate) -> Option<SetupView> {
             [
                 wcs.work_offset.map(|o| format!("work offset {o}")),
                 wcs.origin.as_ref().map(|o| format!("origin: {o}")),
+                wcs.box_point
+                    .as_ref()
+                    .map(|p| format!("stock box point: {p}")),
                 wcs.orientation
                     .as_ref()
                     .map(|o| format!("orientation: {o}")),
