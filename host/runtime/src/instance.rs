@@ -37,25 +37,7 @@ impl DriverInstance {
                 message: format!("`{}` is not a driver", plugin.id()),
             });
         };
-        let limits = EffectiveLimits::resolve(&plugin.manifest.limits, &runtime.config.limits);
-        let identity = Identity {
-            plugin: plugin.manifest.id.clone(),
-            version: plugin.manifest.version.clone(),
-            org: context.org.clone(),
-            machine: context.machine.clone(),
-        };
-        let mut store = Store::new(&runtime.engine, HostState::new(identity, context, limits));
-        store.limiter(|state| &mut state.memory);
-        store.epoch_deadline_callback(|mut context| {
-            let state = context.data_mut();
-            if Instant::now() >= state.deadline {
-                state.deadline_hit = true;
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                // Let other tasks run between ticks of a long computation.
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        let mut store = new_store(runtime, &plugin, context);
         let meter_fuel = runtime.config.fuel_metering;
         arm(&mut store, meter_fuel);
         let bindings = pre
@@ -142,6 +124,35 @@ impl DriverInstance {
         }
         Ok(())
     }
+}
+
+/// A store for an instance of `plugin` working in `context`, with its limits armed: the memory
+/// cap, and the epoch callback that interrupts a call at its deadline.
+pub(crate) fn new_store(
+    runtime: &Runtime,
+    plugin: &LoadedPlugin,
+    context: InstanceContext,
+) -> Store<HostState> {
+    let limits = EffectiveLimits::resolve(&plugin.manifest.limits, &runtime.config.limits);
+    let identity = Identity {
+        plugin: plugin.manifest.id.clone(),
+        version: plugin.manifest.version.clone(),
+        org: context.org.clone(),
+        machine: context.machine.clone(),
+    };
+    let mut store = Store::new(&runtime.engine, HostState::new(identity, context, limits));
+    store.limiter(|state| &mut state.memory);
+    store.epoch_deadline_callback(|mut context| {
+        let state = context.data_mut();
+        if Instant::now() >= state.deadline {
+            state.deadline_hit = true;
+            Ok(UpdateDeadline::Interrupt)
+        } else {
+            // Let other tasks run between ticks of a long computation.
+            Ok(UpdateDeadline::Yield(1))
+        }
+    });
+    store
 }
 
 /// Arms the per-call limits: a fresh deadline, a fresh fuel budget, a clean memory flag.

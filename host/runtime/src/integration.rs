@@ -2,17 +2,16 @@
 //! connected account is, and a sync that imports into the organization's library.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use wasmtime::{Store, UpdateDeadline};
+use wasmtime::Store;
 
 use crate::bindings::driver::chatter::plugin::types as wit;
 use crate::bindings::integration::Integration;
 use crate::engine::Runtime;
 use crate::fault::Fault;
-use crate::host_state::{HostState, Identity, InstanceContext};
-use crate::instance::{arm_with, classify, code_name};
-use crate::limits::EffectiveLimits;
+use crate::host_state::{HostState, InstanceContext};
+use crate::instance::{arm_with, classify, code_name, new_store};
 use crate::package::{KindPre, LoadedPlugin};
 
 /// The connected account, as the integration reports it.
@@ -55,25 +54,8 @@ impl IntegrationInstance {
                 message: format!("`{}` is not an integration", plugin.id()),
             });
         };
-        let limits = EffectiveLimits::resolve(&plugin.manifest.limits, &runtime.config.limits);
-        let identity = Identity {
-            plugin: plugin.manifest.id.clone(),
-            version: plugin.manifest.version.clone(),
-            org: context.org.clone(),
-            machine: None,
-        };
-        tracing::debug!(plugin = %identity.plugin, org = %identity.org, config = ?context.config, "starting an integration instance");
-        let mut store = Store::new(&runtime.engine, HostState::new(identity, context, limits));
-        store.limiter(|state| &mut state.memory);
-        store.epoch_deadline_callback(|mut context| {
-            let state = context.data_mut();
-            if Instant::now() >= state.deadline {
-                state.deadline_hit = true;
-                Ok(UpdateDeadline::Interrupt)
-            } else {
-                Ok(UpdateDeadline::Yield(1))
-            }
-        });
+        tracing::debug!(plugin = %plugin.id(), org = %context.org, config = ?context.config, "starting an integration instance");
+        let mut store = new_store(runtime, &plugin, context);
         let meter_fuel = runtime.config.fuel_metering;
         let timeout = store.data().limits.call_timeout;
         arm_with(&mut store, meter_fuel, timeout);
