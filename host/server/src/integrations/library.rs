@@ -158,3 +158,120 @@ impl ArtifactLibrary for ConnectionLibrary {
             .unwrap_or(false)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn artifact(kind: &str, media_type: &str, content: &[u8]) -> Artifact {
+        Artifact {
+            source_id: "urn:item?version=1".into(),
+            item_id: "urn:item".into(),
+            version: "v1".into(),
+            kind: kind.into(),
+            name: "Library.tools".into(),
+            location: "Hub / Project".into(),
+            modified: 0,
+            media_type: media_type.into(),
+            content: content.to_vec(),
+        }
+    }
+
+    const TOOLS: &str =
+        r#"{"tools":[{"kind":"drill","unit":"millimeters","geometry":{"diameter":6.0}}]}"#;
+
+    #[test]
+    fn valid_documents_are_accepted() {
+        let tools = artifact(
+            "tool-library",
+            ArtifactKind::ToolLibrary.media_type(),
+            TOOLS.as_bytes(),
+        );
+        assert_eq!(
+            validate(&tools).unwrap(),
+            (ArtifactKind::ToolLibrary, TOOLS.to_owned())
+        );
+        let program = artifact("nc-program", "text/plain", b"G0 X0\nM30\n");
+        assert_eq!(validate(&program).unwrap().0, ArtifactKind::NcProgram);
+    }
+
+    #[test]
+    fn anything_else_is_refused_with_the_reason() {
+        let tool_type = ArtifactKind::ToolLibrary.media_type();
+        let cases = [
+            (
+                artifact("macro", tool_type, TOOLS.as_bytes()),
+                "kind `macro`",
+            ),
+            (
+                artifact("tool-library", "text/plain", TOOLS.as_bytes()),
+                "media type",
+            ),
+            (
+                artifact("tool-library", tool_type, b"{\"tools\": 3}"),
+                "not a tool library",
+            ),
+            (
+                artifact("tool-library", tool_type, br#"{"tools":[],"script":"x"}"#),
+                "unknown field",
+            ),
+            (
+                artifact(
+                    "cam-template",
+                    ArtifactKind::CamTemplate.media_type(),
+                    TOOLS.as_bytes(),
+                ),
+                "not a CAM template",
+            ),
+            (
+                artifact("nc-program", "text/plain", &[0xff, 0xfe]),
+                "not UTF-8",
+            ),
+            (
+                artifact(
+                    "nc-program",
+                    "text/plain",
+                    &vec![b'G'; MAX_DOCUMENT_BYTES + 1],
+                ),
+                "larger than",
+            ),
+            (
+                Artifact {
+                    item_id: " ".into(),
+                    ..artifact("nc-program", "text/plain", b"M30")
+                },
+                "`item-id` is empty",
+            ),
+            (
+                Artifact {
+                    name: "n".repeat(MAX_FIELD_BYTES + 1),
+                    ..artifact("nc-program", "text/plain", b"M30")
+                },
+                "`name` is longer",
+            ),
+        ];
+        for (artifact, expected) in cases {
+            let reason = validate(&artifact).unwrap_err();
+            assert!(
+                reason.contains(expected),
+                "{reason:?} should say {expected:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_item_keeps_its_id_across_versions_and_connections() {
+        assert_eq!(
+            entry_id("autodesk", "urn:item"),
+            entry_id("autodesk", "urn:item")
+        );
+        assert_ne!(
+            entry_id("autodesk", "urn:item"),
+            entry_id("autodesk", "urn:other")
+        );
+        assert_ne!(
+            entry_id("autodesk", "urn:item"),
+            entry_id("other", "urn:item")
+        );
+    }
+}
