@@ -36,6 +36,9 @@ use provider::Provider;
 /// How long a user has to come back from the provider's consent page.
 const AUTHORIZATION_TTL: Duration = Duration::from_secs(10 * 60);
 
+/// Authorizations one browser session may have in progress; starting another drops the oldest.
+const MAX_PENDING_PER_SESSION: usize = 5;
+
 /// How long before its expiry an access token is refreshed.
 const REFRESH_MARGIN_MS: i64 = 60_000;
 
@@ -329,6 +332,16 @@ impl Integrations {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         pending.retain(|_, p| p.started.elapsed() < AUTHORIZATION_TTL);
+        // A session has a few flows open at most (tabs); more is someone filling memory.
+        let mut of_session: Vec<(Instant, String)> = pending
+            .iter()
+            .filter(|(_, p)| p.session == session)
+            .map(|(state, p)| (p.started, state.clone()))
+            .collect();
+        of_session.sort();
+        for (_, state) in of_session.iter().rev().skip(MAX_PENDING_PER_SESSION - 1) {
+            pending.remove(state);
+        }
         pending.insert(
             authorization.state,
             Pending {
