@@ -578,6 +578,17 @@ async fn connecting_imports_the_libraries_and_a_second_sync_only_what_changed() 
     assert_eq!(text(&program, "text").as_bytes(), revised.as_slice());
     assert_eq!(program["machine"], "lathe-1");
     assert_eq!(env.library("nc-program").await.len(), 1);
+    let machine_page = common::request(Method::GET, &env.url("/machines/lathe-1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        machine_page.contains(&format!("href=\"/library/{program_id}\">O1001.nc</a>")),
+        "the machine's page lists its program"
+    );
 
     // Credentials went only where they belong.
     let requests = env.dm.requests();

@@ -68,6 +68,8 @@ struct MachinePage {
     report: Option<Report>,
     values: Vec<ValueRow>,
     driver: DriverView,
+    /// NC programs of the library linked to this machine: `(entry id, name, version)`.
+    programs: Vec<(String, String, String)>,
 }
 
 /// The machine at the top of the page.
@@ -296,6 +298,15 @@ pub(crate) async fn show(
         }
     };
     let zone = time::zone(&range.zone);
+    let mut programs: Vec<(String, String, String)> = tenant
+        .store()
+        .library_entries()
+        .await?
+        .into_iter()
+        .filter(|entry| entry.machine.as_ref() == Some(&machine.id))
+        .map(|entry| (entry.id, entry.name, entry.version))
+        .collect();
+    programs.sort_by(|a, b| a.1.cmp(&b.1));
     let page = MachinePage {
         frame,
         machine: head(&machine, &live, &zone),
@@ -304,6 +315,7 @@ pub(crate) async fn show(
         report,
         values: values(&live, &zone),
         driver: driver(&machine, &live, &zone),
+        programs,
     };
     Ok(render(status, &page))
 }
