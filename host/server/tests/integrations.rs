@@ -39,8 +39,8 @@ struct Env {
 }
 
 fn available(what: &str) -> bool {
-    skip::available(what, OidcServer::is_available)
-        && skip::available(what, DataManagementServer::fixtures_available)
+    skip::fixtures(what, DataManagementServer::fixtures_available)
+        && skip::available(what, OidcServer::is_available)
 }
 
 /// A shop with the Autodesk provider configured against the stand-ins.

@@ -36,6 +36,17 @@ pub fn available(what: &str, check: impl FnOnce() -> Result<(), String>) -> bool
     false
 }
 
+/// Whether the test `what` has the recorded fixtures it reads: runs `check` and, when it
+/// fails, prints which test is skipped and why and returns false. Unlike [`available`], this
+/// never fails the test: the fixtures folder sits beside the project, and CI always has it.
+pub fn fixtures(what: &str, check: impl FnOnce() -> Result<(), String>) -> bool {
+    let Err(reason) = check() else {
+        return true;
+    };
+    let _ = writeln!(std::io::stderr(), "skipping {what}: {reason}");
+    false
+}
+
 /// Whether `CHATTER_REQUIRE_E2E=1` is set.
 fn required() -> bool {
     std::env::var(REQUIRE_VAR).is_ok_and(|value| value == "1")
