@@ -43,6 +43,17 @@ fn available(what: &str) -> bool {
         && skip::available(what, OidcServer::is_available)
 }
 
+/// A shop with an Autodesk connection that finished its first sync, and the connection's id;
+/// none when the test `what` cannot run here.
+async fn connected(what: &str) -> Option<(Env, String)> {
+    if !available(what) {
+        return None;
+    }
+    let env = env(|_, _| {}).await;
+    let id = text(&env.connect().await, "id").to_owned();
+    Some((env, id))
+}
+
 /// A shop with the Autodesk provider configured against the stand-ins.
 async fn env(tune: impl FnOnce(&mut ProviderSection, &DataManagementServer)) -> Env {
     capture_logs();
@@ -746,11 +757,9 @@ async fn forged_replayed_and_refused_callbacks_connect_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_401_is_retried_once_with_a_refreshed_token() {
-    if !available("token refresh after a 401") {
+    let Some((env, id)) = connected("token refresh after a 401").await else {
         return;
-    }
-    let env = env(|_, _| {}).await;
-    let id = text(&env.connect().await, "id").to_owned();
+    };
     let before = env.tokens(&id).await;
 
     env.dm.fail_next_with_401(1);
@@ -775,11 +784,9 @@ async fn a_401_is_retried_once_with_a_refreshed_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_token_used_elsewhere_asks_for_reauthorization_without_looping() {
-    if !available("reused refresh tokens") {
+    let Some((env, id)) = connected("reused refresh tokens").await else {
         return;
-    }
-    let env = env(|_, _| {}).await;
-    let id = text(&env.connect().await, "id").to_owned();
+    };
     let tokens = env.tokens(&id).await;
 
     // Someone else spends the refresh token; the provider then refuses it from the host.
@@ -831,11 +838,9 @@ async fn a_refresh_token_used_elsewhere_asks_for_reauthorization_without_looping
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disconnecting_revokes_the_grant_and_a_revoked_grant_needs_reauthorization() {
-    if !available("revocation") {
+    let Some((env, id)) = connected("revocation").await else {
         return;
-    }
-    let env = env(|_, _| {}).await;
-    let id = text(&env.connect().await, "id").to_owned();
+    };
     let tokens = env.tokens(&id).await;
 
     // Revoked at the provider behind the host's back (the user removed the app there).
@@ -963,11 +968,9 @@ async fn a_redirect_to_another_host_is_not_followed_with_the_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sealed_row_copied_to_another_organization_does_not_open() {
-    if !available("the token vault") {
+    let Some((env, id)) = connected("the token vault").await else {
         return;
-    }
-    let env = env(|_, _| {}).await;
-    let id = text(&env.connect().await, "id").to_owned();
+    };
     let mut copied = env.stored(&id).await;
     copied.org = OrgId::new("other").unwrap();
     env.shop.store.put_connection(&copied).await.unwrap();
