@@ -185,7 +185,13 @@ async fn an_account_from_sign_up_to_deletion() {
         .await
         .unwrap();
     browser.click("#create-token-submit").await.unwrap();
-    let token = browser.text("#new-token").await.unwrap().trim().to_owned();
+    // The form's answer is a new page: wait for it rather than read the old one.
+    let token = browser
+        .wait_for_text("#new-token", "cht_", WAIT)
+        .await
+        .unwrap()
+        .trim()
+        .to_owned();
     assert!(token.starts_with("cht_"), "{token}");
     browser.screenshot("accounts-account").await.unwrap();
     let me = |token: String| {
