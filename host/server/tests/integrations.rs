@@ -1042,6 +1042,10 @@ async fn connecting_in_the_browser_shows_the_imported_tools_and_operations() {
         .await
         .unwrap();
     browser.click("[data-test=entry-name]").await.unwrap();
+    browser
+        .wait_for("#tool-count", Duration::from_secs(20))
+        .await
+        .unwrap();
     let count: usize = browser.text("#tool-count").await.unwrap().parse().unwrap();
     assert_eq!(count, amana_tools().len());
     browser.screenshot("library-tools").await.unwrap();
@@ -1051,6 +1055,10 @@ async fn connecting_in_the_browser_shows_the_imported_tools_and_operations() {
         .await
         .unwrap();
     browser.click("[data-test=entry-name]").await.unwrap();
+    browser
+        .wait_for("#operation-count", Duration::from_secs(20))
+        .await
+        .unwrap();
     let name = browser.text("h1").await.unwrap();
     let expected = template_operations(&name);
     let shown: usize = browser
