@@ -103,14 +103,7 @@ impl DriverInstance {
 
     /// Turns the outcome of a call into a value or a classified fault.
     fn finish<T>(&self, outcome: wasmtime::Result<Result<T, wit::Error>>) -> Result<T, Fault> {
-        match outcome {
-            Err(trap) => Err(classify(&self.store, trap)),
-            Ok(Err(error)) => Err(Fault::Plugin {
-                code: code_name(error.code).to_owned(),
-                message: error.message,
-            }),
-            Ok(Ok(value)) => Ok(value),
-        }
+        finish(&self.store, outcome)
     }
 
     fn check_output(&self, items: usize, bytes: usize) -> Result<(), Fault> {
@@ -173,6 +166,21 @@ pub(crate) fn arm_with(store: &mut Store<HostState>, meter_fuel: bool, timeout: 
     if meter_fuel {
         // Fails only when the engine does not meter fuel; then there is nothing to arm.
         let _ = store.set_fuel(fuel.unwrap_or(u64::MAX));
+    }
+}
+
+/// Turns the outcome of a call into a value or a classified fault.
+pub(crate) fn finish<T>(
+    store: &Store<HostState>,
+    outcome: wasmtime::Result<Result<T, wit::Error>>,
+) -> Result<T, Fault> {
+    match outcome {
+        Err(trap) => Err(classify(store, trap)),
+        Ok(Err(error)) => Err(Fault::Plugin {
+            code: code_name(error.code).to_owned(),
+            message: error.message,
+        }),
+        Ok(Ok(value)) => Ok(value),
     }
 }
 

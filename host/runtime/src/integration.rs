@@ -4,24 +4,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chatter_model::Account;
+
 use wasmtime::Store;
 
-use crate::bindings::driver::chatter::plugin::types as wit;
 use crate::bindings::integration::Integration;
 use crate::engine::Runtime;
 use crate::fault::Fault;
 use crate::host_state::{HostState, InstanceContext};
-use crate::instance::{arm_with, classify, code_name, new_store};
+use crate::instance::{arm_with, classify, code_name, finish, new_store};
 use crate::package::{KindPre, LoadedPlugin};
-
-/// The connected account, as the integration reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectedAccount {
-    /// The provider's id of the account.
-    pub id: String,
-    /// Its display name.
-    pub name: String,
-}
 
 /// What a sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,12 +67,12 @@ impl IntegrationInstance {
 
     /// Asks the plugin who the connected account is.
     #[tracing::instrument(name = "plugin.whoami", level = "debug", skip_all)]
-    pub async fn whoami(&mut self, timeout: Duration) -> Result<ConnectedAccount, Fault> {
+    pub async fn whoami(&mut self, timeout: Duration) -> Result<Account, Fault> {
         arm_with(&mut self.store, self.meter_fuel, timeout);
         let sync = self.bindings.chatter_plugin_integration_sync();
         let outcome = sync.call_whoami(&mut self.store).await;
-        let account = self.finish(outcome)?;
-        Ok(ConnectedAccount {
+        let account = finish(&self.store, outcome)?;
+        Ok(Account {
             id: account.id,
             name: account.name,
         })
@@ -96,7 +88,7 @@ impl IntegrationInstance {
         arm_with(&mut self.store, self.meter_fuel, timeout);
         let sync = self.bindings.chatter_plugin_integration_sync();
         let outcome = sync.call_sync(&mut self.store, since).await;
-        let summary = self.finish(outcome)?;
+        let summary = finish(&self.store, outcome)?;
         Ok(SyncOutcome {
             imported: summary.imported,
             skipped: summary.skipped,
@@ -111,16 +103,5 @@ impl IntegrationInstance {
                 })
                 .collect(),
         })
-    }
-
-    fn finish<T>(&self, outcome: wasmtime::Result<Result<T, wit::Error>>) -> Result<T, Fault> {
-        match outcome {
-            Err(trap) => Err(classify(&self.store, trap)),
-            Ok(Err(error)) => Err(Fault::Plugin {
-                code: code_name(error.code).to_owned(),
-                message: error.message,
-            }),
-            Ok(Ok(value)) => Ok(value),
-        }
     }
 }

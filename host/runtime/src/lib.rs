@@ -35,7 +35,7 @@ pub use engine::{Runtime, RuntimeConfig, RuntimeError};
 pub use fault::Fault;
 pub use host_state::{InstanceContext, SharedCounters, SharedState};
 pub use instance::DriverInstance;
-pub use integration::{ConnectedAccount, IntegrationInstance, SyncOutcome};
+pub use integration::{IntegrationInstance, SyncOutcome};
 pub use limits::EffectiveLimits;
 pub use manifest::{Manifest, ManifestError, PluginKind};
 pub use package::{LoadError, LoadedPlugin, PluginPackage};

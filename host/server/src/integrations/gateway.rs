@@ -207,8 +207,7 @@ fn transport_error(where_: &str, error: &reqwest::Error) -> Error {
         } else {
             ErrorCode::Unreachable
         },
-        // Without the URL: reqwest's message would repeat it with its query.
-        message: format!("{where_}: {}", error.without_url_ref()),
+        message: format!("{where_}: {}", error_text(error)),
     }
 }
 
@@ -222,23 +221,18 @@ fn too_large(where_: &str, cap: u64) -> Error {
     }
 }
 
-/// reqwest's `without_url` consumes the error; this works on a reference.
-trait WithoutUrlRef {
-    fn without_url_ref(&self) -> String;
-}
-
-impl WithoutUrlRef for reqwest::Error {
-    fn without_url_ref(&self) -> String {
-        let mut text = self.to_string();
-        if let Some(url) = self.url() {
-            text = text.replace(url.as_str(), "");
-        }
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
-            text.push_str(": ");
-            text.push_str(&cause.to_string());
-            source = cause.source();
-        }
-        text
+/// The error and its causes, without the URL: reqwest's message would repeat it with its
+/// query, and `without_url` takes the error by value.
+fn error_text(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(url.as_str(), "");
     }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -237,15 +237,17 @@ impl Integrations {
         };
         let mut resealed = 0;
         for org in self.store.organizations().await? {
-            for mut connection in self.store.connections(&org.id).await? {
+            for listed in self.store.connections(&org.id).await? {
+                let lock = self.refreshing.of(&org.id, &listed.id);
+                let _serialized = lock.lock().await;
+                // Read again under the lock: a refresh may have just replaced the tokens.
+                let mut connection = self.connection(&org.id, &listed.id).await?;
                 let Some(sealed) = &connection.tokens else {
                     continue;
                 };
                 if vault.is_current(sealed) {
                     continue;
                 }
-                let lock = self.refreshing.of(&org.id, &connection.id);
-                let _serialized = lock.lock().await;
                 connection.tokens = Some(vault.reseal(scope_of(&connection), sealed)?);
                 self.store.put_connection(&connection).await?;
                 resealed += 1;
@@ -547,16 +549,6 @@ impl Integrations {
             .is_none_or(|at| at - REFRESH_MARGIN_MS > chatter_model::now_ms());
         let refused = rejected == Some(tokens.access_token.as_str());
         if fresh && !refused {
-            // Tokens sealed with a previous key move to the current one as they are used.
-            if !self.vault()?.is_current(
-                connection
-                    .tokens
-                    .as_ref()
-                    .ok_or(IntegrationError::NoVault)?,
-            ) {
-                self.seal_into(&mut connection, &tokens)?;
-                self.store.put_connection(&connection).await?;
-            }
             return Ok(tokens.access_token);
         }
         let provider = self.provider_of(&connection)?;
@@ -640,11 +632,7 @@ impl Integrations {
         connection: &Connection,
     ) -> Result<Account, IntegrationError> {
         let mut instance = self.instance(connection).await?;
-        let account = instance.whoami(WHOAMI_TIMEOUT).await?;
-        Ok(Account {
-            id: account.id,
-            name: account.name,
-        })
+        Ok(instance.whoami(WHOAMI_TIMEOUT).await?)
     }
 
     /// Runs a sync of the connection now (after the one in progress, if any) and records it.
@@ -711,13 +699,7 @@ impl Integrations {
         // Everything, every time: the library's version ids make it cheap and catch items whose
         // modification time went backwards (restored versions).
         let outcome = instance.sync(None, SYNC_TIMEOUT).await?;
-        Ok((
-            Account {
-                id: account.id,
-                name: account.name,
-            },
-            outcome,
-        ))
+        Ok((account, outcome))
     }
 
     /// Disconnects: revokes the tokens at the provider (best effort: the tokens are dropped
