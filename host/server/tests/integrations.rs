@@ -35,7 +35,10 @@ struct Env {
     /// The owner's browser session: the `Cookie` header and its CSRF token.
     cookie: String,
     csrf: String,
-    _files: tempfile::TempDir,
+    /// The provider as the shop's configuration has it.
+    provider: ProviderSection,
+    /// The vault key, the client secret and the CA certificate the configuration names.
+    files: tempfile::TempDir,
 }
 
 fn available(what: &str) -> bool {
@@ -97,6 +100,7 @@ async fn env(tune: impl FnOnce(&mut ProviderSection, &DataManagementServer)) -> 
         max_response_mib: 64,
     };
     tune(&mut provider, &dm);
+    let configured = provider.clone();
     let vault_keys = KeySources {
         key_file: Some(key_file),
         ..KeySources::default()
@@ -130,7 +134,8 @@ async fn env(tune: impl FnOnce(&mut ProviderSection, &DataManagementServer)) -> 
         vault,
         cookie,
         csrf,
-        _files: files,
+        provider: configured,
+        files,
     }
 }
 
@@ -1151,4 +1156,63 @@ async fn a_new_vault_key_reseals_every_connection_at_start() {
         Vec::new(),
     );
     assert_eq!(only_new.open(scope, &sealed).unwrap(), secret);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_keeps_only_its_five_newest_authorizations() {
+    if !available("authorizations in progress") {
+        return;
+    }
+    let env = env(|_, _| {}).await;
+    let mut started = Vec::new();
+    for _ in 0..6 {
+        started.push(env.start_connecting().await);
+    }
+    let oldest = env.consent(&started[0]).await;
+    let (status, body) = env.open(&oldest).await;
+    assert_eq!(status, 400, "the oldest of six was dropped: {body}");
+    let newest = env.consent(&started[5]).await;
+    assert_eq!(env.open(&newest).await.0, 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_sync_by_themselves_at_the_interval() {
+    use chatter_runtime::{Runtime, RuntimeConfig};
+    use chatter_server::integrations::Integrations;
+    use chatter_server::integrations::provider::Provider;
+
+    let Some((env, id)) = connected("periodic syncs").await else {
+        return;
+    };
+    let first = env.stored(&id).await.last_sync.unwrap().finished_at_ms;
+    // Integrations over the shop's store, as a server with a short interval would run them.
+    let vault = Vault::load(&KeySources {
+        key_file: Some(env.files.path().join("vault.key")),
+        ..KeySources::default()
+    })
+    .unwrap();
+    let integrations = Arc::new(
+        Integrations::new(
+            vec![Provider::from_section("autodesk", &env.provider).unwrap()],
+            vault,
+            Arc::new(Runtime::new(RuntimeConfig::default()).unwrap()),
+            env.shop.store.clone(),
+            &env.shop.base,
+        )
+        .unwrap(),
+    );
+    let periodic = tokio::spawn(integrations.sync_periodically(Duration::from_millis(300)));
+    let mut synced_again = false;
+    for _ in 0..300 {
+        let last = env.stored(&id).await.last_sync.unwrap();
+        if last.finished_at_ms > first {
+            assert_eq!(last.error, None);
+            assert_eq!((last.imported, last.skipped), (0, 5));
+            synced_again = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    periodic.abort();
+    assert!(synced_again, "no periodic sync within 30 s");
 }
