@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+// Its own binary: the tests below install a process-wide log capture at trace level.
+#[path = "server/common/mod.rs"]
 mod common;
 
 use std::collections::{BTreeMap, HashMap};

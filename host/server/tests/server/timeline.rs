@@ -3,16 +3,14 @@
 //! the parts the API reports equal what this test computes straight from the log text, line by
 //! line, without the server's code.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::common::{ShopSetup, get, send};
 use chatter_replay::shdr::{ReplayOptions, ShdrLog, ShdrReplay};
-use common::{ShopSetup, get, send};
 use reqwest::Method;
 use serde_json::{Value, json};
 

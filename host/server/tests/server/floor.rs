@@ -2,16 +2,14 @@
 //! a revocable display token that reaches TV mode and its data and nothing else, and that a
 //! display notices being revoked (in a real headless Chromium).
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{Shop, send};
 use chatter_model::{OrgId, Role};
 use chatter_store::Accounts as _;
 use chatter_testkit::{Browser, skip};
-use common::{Shop, send};
 use reqwest::Method;
 use reqwest::redirect::Policy;
 use serde_json::{Value, json};

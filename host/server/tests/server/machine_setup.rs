@@ -2,15 +2,11 @@
 //! (checked against the plugin's schema, with errors that name the field), stop and start its
 //! driver, replace and remove it — and never touch another organization's machine.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{get, request, send, shop, wait_for};
 use chatter_model::{MachineId, OrgId};
 use chatter_store::Store;
-use common::{get, request, send, shop, wait_for};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -6,16 +6,14 @@
 //! viewer can open none of it. Then the same form in a real headless Chromium, at desktop and
 //! phone width (screenshots in `target/artifacts/`).
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Shop, ShopSetup, get, send, wait_for};
 use chatter_model::{MachineId, OrgId, Role};
 use chatter_store::{Accounts, Store};
 use chatter_testkit::{Browser, skip};
-use common::{OWNER_EMAIL, OWNER_PASSWORD, Shop, ShopSetup, get, send, wait_for};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -3,17 +3,15 @@
 //! revoked sessions and API tokens, a tampered unsubscribe link, a reused password-reset link.
 //! And the sign-in page says nothing about which addresses have accounts.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
+use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Shop, ShopSetup};
 use chatter_model::{ApiToken, OrgId, Role};
 use chatter_server::auth::secret;
 use chatter_store::Accounts;
 use chatter_testkit::{MailServer, skip};
-use common::{OWNER_EMAIL, OWNER_PASSWORD, Shop, ShopSetup};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()

@@ -1,8 +1,6 @@
 //! HTTPS serving: certificate loading and its errors, HTTP/1.1 and HTTP/2 over TLS, clients that
 //! speak plain HTTP or nothing at all, and shutdown.
 
-#![allow(clippy::unwrap_used)]
-
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -2,15 +2,11 @@
 //! plugins with their health, server-sent events, stable JSON errors, and tenancy — another
 //! organization's machines are never visible.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
-
 use std::time::Duration;
 
+use crate::common::{get, request, shop};
 use chatter_model::{MachineId, OrgId};
 use chatter_store::Store;
-use common::{get, request, shop};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]

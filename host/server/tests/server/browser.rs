@@ -4,17 +4,15 @@
 //! and open the ZIP, and delete the account (ownership passes to the colleague). Screenshots of
 //! the key pages go to `target/artifacts/`.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::io::Read as _;
 use std::time::Duration;
 
+use crate::common::ShopSetup;
 use chatter_model::Role;
 use chatter_store::Accounts;
 use chatter_testkit::{Browser, Mail, MailServer, skip};
-use common::ShopSetup;
 
 const WAIT: Duration = Duration::from_secs(20);
 const ALICE: &str = "alice@lathe-works.example";

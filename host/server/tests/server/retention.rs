@@ -1,8 +1,6 @@
 //! The retention task: each organization's raw and derived data older than its periods goes,
 //! the rest stays, and an organization that keeps everything loses nothing.
 
-#![allow(clippy::unwrap_used)]
-
 use chatter_model::{
     Interval, Machine, MachineId, MachineStatus, Observation, OrgId, Organization, PluginId,
     Retention, Value,

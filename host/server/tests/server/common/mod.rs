@@ -2,7 +2,7 @@
 //! simulated machines and any bundled or test plugin installed, and organization `other` with
 //! a machine of the same id that nobody serves.
 
-#![allow(clippy::unwrap_used, dead_code)]
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

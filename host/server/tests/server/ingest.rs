@@ -1,15 +1,13 @@
 //! The edge ingestion API over real HTTP: device tokens, batches stored once, items checked one
 //! by one, and every way a request is refused with a clear error and nothing stored.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::io::Write;
 
+use crate::common::{Shop, ShopSetup, get, send};
 use chatter_model::{DeviceToken, MachineId, OrgId};
 use chatter_store::Store;
-use common::{Shop, ShopSetup, get, send};
 use reqwest::Method;
 use serde_json::{Value, json};
 

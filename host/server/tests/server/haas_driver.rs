@@ -1,16 +1,14 @@
 //! The `haas-mdc` driver component in a running server, against a scripted Haas control over
 //! real TCP: what the control reports arrives as observations, change by change.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::common::{ShopSetup, send, wait_for};
 use chatter_haas_mdc::{Mode, RunStatus};
 use chatter_replay::haas::{Advance, HaasResponder, MachineState, Options};
-use common::{ShopSetup, send, wait_for};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -3,18 +3,16 @@
 //! each log gives, bad lines are counted and reported, and the raw Hurco capture yields what its
 //! clean twin does except for the lines a terminal broke.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::common::{ShopSetup, get, send};
 use chatter_model::{MachineId, OrgId, StoredObservation};
 use chatter_replay::shdr::{ReplayOptions, ShdrLog, ShdrReplay};
 use chatter_store::Store;
-use common::{ShopSetup, get, send};
 use reqwest::Method;
 use serde_json::json;
 

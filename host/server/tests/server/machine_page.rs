@@ -7,18 +7,16 @@
 //! machine is refused without a trace of it; viewers see no setup links; and the page fits a
 //! phone's width.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::common::{OWNER_EMAIL, OWNER_PASSWORD, Shop, ShopSetup, send};
 use chatter_model::{OrgId, Role};
 use chatter_replay::shdr::{ReplayOptions, ShdrLog, ShdrReplay};
 use chatter_store::{Accounts as _, Store as _};
 use chatter_testkit::{Browser, skip};
-use common::{OWNER_EMAIL, OWNER_PASSWORD, Shop, ShopSetup, send};
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
 use reqwest::Method;

@@ -7,12 +7,11 @@
 //! other organization's data must be intact afterwards.
 //! A route missing from [`cases`] fails the test, so a new route cannot go unchecked.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 
+use crate::common::ShopSetup;
 use chatter_model::{
     ApiToken, DeviceToken, Invitation, Machine, MachineId, Observation, OrgId, Organization,
     PluginId, Role, UserId, Value,
@@ -20,7 +19,6 @@ use chatter_model::{
 use chatter_server::auth::{Access, secret};
 use chatter_server::routes::{RouteSpec, table};
 use chatter_store::{Accounts, Library, SledStore, Store};
-use common::ShopSetup;
 use reqwest::Method;
 
 /// What the other organization holds, and the ids a caller of `acme` will try.

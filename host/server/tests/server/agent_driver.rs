@@ -3,16 +3,14 @@
 //! middle — no gaps, no duplicates — and when the agent's buffer moved past what the driver had
 //! read, the gap is recorded, not hidden.
 
-#![allow(clippy::unwrap_used)]
-
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 
+use crate::common::{Shop, ShopSetup, get, send};
 use chatter_model::{MachineId, OrgId, StoredObservation, Value};
 use chatter_replay::agent::{AgentEmulator, Feed, Options};
 use chatter_store::Store;
-use common::{Shop, ShopSetup, get, send};
 use reqwest::Method;
 use serde_json::json;
 
