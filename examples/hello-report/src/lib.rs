@@ -1,26 +1,22 @@
-//! The smallest Chatter report: a CSV listing the machines it may read.
+//! The smallest Chatter report: a CSV of the time each machine of the run spent running.
 
-use chatter_sdk::machine_data::machines;
-use chatter_sdk::{Document, Error, Report, ReportOutput, ReportRequest};
+use chatter_sdk::machine_data::{MachineState, machines, timelines};
+use chatter_sdk::output::{Document, emit};
+use chatter_sdk::{Error, Report, ReportRequest};
 
-struct MachineList;
+struct RunningTime;
 
-impl Report for MachineList {
-    fn generate(_request: ReportRequest) -> Result<ReportOutput, Error> {
-        let mut csv = String::from("id,name\n");
-        for machine in machines() {
-            csv.push_str(&format!("{},{}\n", machine.id, machine.name));
+impl Report for RunningTime {
+    fn generate(request: ReportRequest) -> Result<(), Error> {
+        let names = machines();
+        let timelines = timelines(&request.machines, request.period, None)?;
+        let mut csv = String::from("machine,name,running_s\n");
+        for (info, timeline) in names.iter().zip(&timelines) {
+            let running = timeline.totals.time(MachineState::Running) / 1_000_000_000;
+            csv.push_str(&format!("{},{},{running}\n", info.id, info.name));
         }
-        let document = Document {
-            name: "machines.csv".into(),
-            media_type: "text/csv".into(),
-            content: csv.into_bytes(),
-        };
-        Ok(ReportOutput {
-            documents: vec![document],
-            recommendations: vec![],
-        })
+        emit(&Document::csv("running.csv", csv))
     }
 }
 
-chatter_sdk::export_report!(MachineList);
+chatter_sdk::export_report!(RunningTime);

@@ -65,9 +65,7 @@ pub mod state;
 pub use driver::{Driver, Machine};
 pub use integration::{Account, Artifact, Integration, SyncSummary, artifacts, http};
 pub use observation::now;
-pub use report::{
-    Document, Priority, Recommendation, Report, ReportOutput, ReportRequest, Shift, machine_data,
-};
+pub use report::{Day, Report, ReportRequest, ShiftPeriod, machine_data, output};
 
 pub use bindings::driver::chatter::plugin::types::{
     Category, Condition, ConditionLevel, DataItem, Error, ErrorCode, Observation, TimeRange,
