@@ -64,6 +64,11 @@ const GUESTS: &[Guest] = &[
         bundled: false,
     },
     Guest {
+        package: "hostile-report",
+        dir: "host/runtime/tests/guests/hostile-report",
+        bundled: false,
+    },
+    Guest {
         package: "bench-driver",
         dir: "host/runtime/benches/guests/bench-driver",
         bundled: false,

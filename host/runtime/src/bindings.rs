@@ -52,7 +52,14 @@ pub mod report {
     wasmtime::component::bindgen!({
         path: "../../wit",
         world: "report",
-        imports: { default: trappable },
+        imports: {
+            "chatter:plugin/machine-data.machines": async,
+            "chatter:plugin/machine-data.timelines": async,
+            "chatter:plugin/machine-data.totals-over": async,
+            "chatter:plugin/machine-data.events": async,
+            "chatter:plugin/machine-data.observations": async,
+            default: trappable,
+        },
         exports: { default: async },
         with: {
             "chatter:plugin/types": crate::bindings::driver::chatter::plugin::types,

@@ -70,6 +70,8 @@ fn imports_of(kind: PluginKind) -> &'static [(&'static str, Option<Capability>)]
             COMMON[2],
             COMMON[3],
             ("machine-data", Some(Capability::MachineData)),
+            // Where every report's output goes: no grant needed.
+            ("report-output", None),
         ],
     }
 }

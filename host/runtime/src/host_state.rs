@@ -11,7 +11,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::capabilities::artifacts::ArtifactLibrary;
 use crate::capabilities::authorized_http::ProviderGateway;
+use crate::capabilities::machine_data::MachineData;
 use crate::capabilities::machine_network::NetworkPolicy;
+use crate::capabilities::report_output::ReportProduct;
 use crate::limits::{EffectiveLimits, MemoryLimiter};
 use crate::manifest::Capability;
 
@@ -31,6 +33,8 @@ pub struct InstanceContext {
     pub gateway: Option<Arc<dyn ProviderGateway>>,
     /// Where an integration's `artifacts` go (integrations only).
     pub library: Option<Arc<dyn ArtifactLibrary>>,
+    /// What a report run may read (reports only).
+    pub machine_data: Option<Arc<dyn MachineData>>,
     /// Endpoints of the machine (drivers only).
     pub endpoints: Vec<Endpoint>,
     /// Private state that outlives the instance: a restarted driver sees what it saved.
@@ -50,6 +54,7 @@ impl std::fmt::Debug for InstanceContext {
             .field("config", &self.config)
             .field("gateway", &self.gateway.is_some())
             .field("library", &self.library.is_some())
+            .field("machine_data", &self.machine_data.is_some())
             .field("endpoints", &self.endpoints)
             .finish_non_exhaustive()
     }
@@ -65,6 +70,7 @@ impl InstanceContext {
             config: BTreeMap::new(),
             gateway: None,
             library: None,
+            machine_data: None,
             endpoints: Vec::new(),
             state: SharedState::default(),
             network: NetworkPolicy::default(),
@@ -110,6 +116,8 @@ pub(crate) struct HostState {
     pub deadline_hit: bool,
     /// Connections the instance holds open through `machine-network`.
     pub open_connections: usize,
+    /// What a report has handed over so far.
+    pub report: ReportProduct,
     pub table: ResourceTable,
     wasi: WasiCtx,
 }
@@ -129,6 +137,7 @@ impl HostState {
             deadline: Instant::now(),
             deadline_hit: false,
             open_connections: 0,
+            report: ReportProduct::default(),
             table: ResourceTable::new(),
             // Empty on purpose: no arguments, environment, stdio, directories or sockets.
             wasi: WasiCtx::builder().build(),

@@ -273,3 +273,32 @@ fn value(value: wit::Value) -> model::Value {
         }),
     }
 }
+
+/// A stored observation as a report reads it.
+pub(crate) fn to_wit_observation(observation: model::Observation) -> wit::Observation {
+    wit::Observation {
+        data_item: observation.data_item,
+        timestamp: observation.timestamp,
+        value: match observation.value {
+            model::Value::Sample(number) => wit::Value::Sample(number),
+            model::Value::Event(text) => wit::Value::Event(text),
+            model::Value::Unavailable => wit::Value::Unavailable,
+            model::Value::Condition(c) => wit::Value::Condition(wit::Condition {
+                level: to_wit_level(c.level),
+                native_code: c.native_code,
+                native_severity: c.native_severity,
+                qualifier: c.qualifier,
+                text: c.text,
+            }),
+        },
+    }
+}
+
+pub(crate) fn to_wit_level(level: model::ConditionLevel) -> wit::ConditionLevel {
+    match level {
+        model::ConditionLevel::Normal => wit::ConditionLevel::Normal,
+        model::ConditionLevel::Warning => wit::ConditionLevel::Warning,
+        model::ConditionLevel::Fault => wit::ConditionLevel::Fault,
+        model::ConditionLevel::Unavailable => wit::ConditionLevel::Unavailable,
+    }
+}

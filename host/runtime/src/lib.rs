@@ -8,7 +8,9 @@
 //!    epoch ticker, artifact cache) and a linker per plugin kind.
 //! 2. [`PluginPackage`] reads a component and its [`Manifest`]; [`Runtime::load`] validates the
 //!    pair and pre-instantiates it into a [`LoadedPlugin`].
-//! 3. [`IntegrationInstance`] runs an integration for one organization's connection.
+//! 3. [`IntegrationInstance`] runs an integration for one organization's connection;
+//!    [`ReportInstance`] generates one report over the machine data an organization lets it
+//!    read.
 //! 4. [`DriverInstance`] runs one instance of a driver for one machine; [`supervise_driver`]
 //!    keeps one alive per machine, restarting it with backoff and quarantining it when it keeps
 //!    failing.
@@ -28,6 +30,7 @@ mod integration;
 mod limits;
 pub mod manifest;
 mod package;
+mod report;
 mod supervisor;
 
 pub use cache::ArtifactCache;
@@ -39,6 +42,7 @@ pub use integration::{IntegrationInstance, SyncOutcome};
 pub use limits::EffectiveLimits;
 pub use manifest::{Manifest, ManifestError, PluginKind};
 pub use package::{LoadError, LoadedPlugin, PluginPackage};
+pub use report::{Day, ReportInstance, ReportOutcome, ReportRequest, ShiftPeriod};
 pub use supervisor::{
     DriverHealth, DriverStatus, FaultRecord, ObservationSink, ReportedError, SupervisedDriver,
     SupervisionPolicy, supervise_driver,

@@ -67,8 +67,7 @@ pub struct LoadedPlugin {
 pub(crate) enum KindPre {
     Driver(DriverPre<HostState>),
     Integration(InstancePre<HostState>),
-    // Reports are validated now and run by a later host.
-    Report(#[allow(dead_code)] InstancePre<HostState>),
+    Report(InstancePre<HostState>),
 }
 
 impl LoadedPlugin {

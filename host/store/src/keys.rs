@@ -77,6 +77,10 @@ pub(crate) mod tree {
     pub(crate) const LIBRARY: &str = "library";
     /// `org 0 connection 0 SHA-256 of a version id` → the id of the entry it was imported as.
     pub(crate) const LIBRARY_VERSIONS: &str = "library_versions";
+    /// `org 0 run` → JSON [`ReportRun`](chatter_model::ReportRun); run ids sort by creation.
+    pub(crate) const REPORT_RUNS: &str = "report_runs";
+    /// `org 0 run 0 name` → `media type 0 bytes` of a report's document.
+    pub(crate) const REPORT_DOCUMENTS: &str = "report_documents";
     /// Record number, big-endian `u64` → JSON
     /// [`AuditRecord`](chatter_model::audit::AuditRecord).
     pub(crate) const AUDIT: &str = "audit";

@@ -17,6 +17,7 @@ mod error;
 mod keys;
 mod library;
 mod locks;
+mod reports;
 mod sled_store;
 mod store;
 
@@ -24,5 +25,6 @@ pub use accounts::{Accounts, AuditFilter};
 pub use commit::CommitMode;
 pub use error::{CodecError, StoreError};
 pub use library::Library;
+pub use reports::Reports;
 pub use sled_store::SledStore;
 pub use store::{Appended, DerivedRecords, Expired, Expiry, Forwarded, PluginInstall, Store};

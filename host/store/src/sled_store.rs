@@ -10,6 +10,7 @@ mod machines;
 mod observations;
 mod organizations;
 mod plugins;
+mod reports;
 mod retention;
 
 use std::collections::BTreeMap;
@@ -82,6 +83,8 @@ struct Trees {
     connections: Table,
     library: Table,
     library_versions: Table,
+    report_runs: Table,
+    report_documents: Table,
 }
 
 impl SledStore {
@@ -211,6 +214,8 @@ impl Trees {
             connections: table(tree::CONNECTIONS)?,
             library: table(tree::LIBRARY)?,
             library_versions: table(tree::LIBRARY_VERSIONS)?,
+            report_runs: table(tree::REPORT_RUNS)?,
+            report_documents: table(tree::REPORT_DOCUMENTS)?,
         })
     }
 

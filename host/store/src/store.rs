@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::Accounts;
 use crate::error::StoreError;
 use crate::library::Library;
+use crate::reports::Reports;
 
 /// A plugin installed by the operator, for the whole installation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +112,7 @@ pub struct Expired {
 /// Every write returns only once it is durable. Reads of something that does not exist return
 /// `None` or an empty collection rather than an error.
 #[async_trait::async_trait]
-pub trait Store: Accounts + Library {
+pub trait Store: Accounts + Library + Reports {
     /// Creates or replaces an organization.
     async fn put_organization(&self, org: &Organization) -> Result<(), StoreError>;
 

@@ -14,6 +14,7 @@ pub mod diagnostics;
 pub mod log;
 pub mod machine_data;
 pub mod machine_network;
+pub mod report_output;
 pub mod state;
 
 use wasmtime::Engine;
@@ -42,7 +43,10 @@ pub(crate) fn linker_for(engine: &Engine, kind: PluginKind) -> wasmtime::Result<
             authorized_http::add_to_linker(&mut linker)?;
             artifacts::add_to_linker(&mut linker)?;
         }
-        PluginKind::Report => machine_data::add_to_linker(&mut linker)?,
+        PluginKind::Report => {
+            machine_data::add_to_linker(&mut linker)?;
+            report_output::add_to_linker(&mut linker)?;
+        }
     }
     Ok(linker)
 }
