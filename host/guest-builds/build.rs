@@ -44,6 +44,11 @@ const GUESTS: &[Guest] = &[
         bundled: true,
     },
     Guest {
+        package: "utilization",
+        dir: "plugins/utilization",
+        bundled: true,
+    },
+    Guest {
         package: "hello-driver",
         dir: "examples/hello-driver",
         bundled: false,
@@ -90,6 +95,8 @@ fn main() {
         "wit",
         "sdk/rust/src",
         "sdk/rust/Cargo.toml",
+        "sdk/report-kit/src",
+        "sdk/report-kit/Cargo.toml",
         "protocols",
         ".cargo/config.toml",
         "Cargo.lock",
