@@ -15,6 +15,7 @@ mod ids;
 pub mod library;
 mod machine;
 mod observation;
+pub mod shift;
 mod status;
 mod token;
 
@@ -29,5 +30,6 @@ pub use observation::{
     COLLECTION_STOPPED, Category, Condition, ConditionLevel, DataItem, Observation,
     StoredObservation, Timestamp, Value, now_ms,
 };
+pub use shift::{Shift, ShiftError, ShiftTime, Weekday};
 pub use status::MachineStatus;
 pub use token::{DeviceKind, DeviceToken};
