@@ -16,6 +16,7 @@ pub mod library;
 mod machine;
 mod observation;
 pub mod report;
+pub mod shift;
 mod status;
 mod token;
 
@@ -31,5 +32,6 @@ pub use observation::{
     StoredObservation, Timestamp, Value, now_ms,
 };
 pub use report::{Document, Recommendation, ReportRun, RunStatus, RunTrigger, Severity};
+pub use shift::{Shift, ShiftError, ShiftTime, Weekday};
 pub use status::MachineStatus;
 pub use token::{DeviceKind, DeviceToken};

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MachineId, OrgId, PluginId, SignalMapping};
+use crate::{MachineId, OrgId, PluginId, Shift, SignalMapping};
 
 /// A shop: the unit of tenancy. Nothing of one organization is visible to another.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,16 +19,21 @@ pub struct Organization {
     /// How long its data is kept.
     #[serde(default)]
     pub retention: Retention,
+    /// Its shift schedule, in its time zone: none until someone sets one. Only schedules that
+    /// [`crate::shift::validate`] accepts are stored.
+    #[serde(default)]
+    pub shifts: Vec<Shift>,
 }
 
 impl Organization {
-    /// An organization in UTC with the default retention.
+    /// An organization in UTC with the default retention and no shifts.
     pub fn new(id: OrgId, name: impl Into<String>) -> Self {
         Organization {
             id,
             name: name.into(),
             time_zone: utc(),
             retention: Retention::default(),
+            shifts: Vec::new(),
         }
     }
 }
@@ -127,4 +132,25 @@ pub enum Feed {
 /// Machines saved before they could be stopped were all running.
 fn running_by_default() -> bool {
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn organizations_saved_before_shifts_decode_without_any() {
+        let saved = r#"{"id":"acme","name":"Acme","time_zone":"America/Chicago"}"#;
+        let org: Organization = serde_json::from_str(saved).unwrap();
+        assert!(org.shifts.is_empty());
+        assert_eq!(org.time_zone, "America/Chicago");
+        let with_shifts = serde_json::json!({
+            "id": "acme",
+            "name": "Acme",
+            "shifts": [{ "name": "First", "days": ["mon"], "start": "06:00", "end": "14:00" }],
+        });
+        let org: Organization = serde_json::from_value(with_shifts).unwrap();
+        assert_eq!(org.shifts.len(), 1);
+        assert_eq!(org.shifts[0].days, [crate::Weekday::Monday]);
+    }
 }

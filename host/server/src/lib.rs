@@ -10,6 +10,8 @@
 //! - [`plugins`] installs, lists and removes plugins (shared with the CLI);
 //! - [`setup`] adds, changes, disables, enables, removes and tests machines (shared by the API
 //!   and the web pages);
+//! - [`shifts`] lays an organization's shift schedule on the calendar of its time zone, and
+//!   replaces the schedule;
 //! - [`config`] is the server's configuration file;
 //! - [`vault`] seals third-party credentials at rest, bound to their organization and
 //!   connection (the integrations' OAuth connections are its users).
@@ -30,6 +32,7 @@ pub mod plugins;
 pub mod retention;
 pub mod routes;
 pub mod setup;
+pub mod shifts;
 pub mod time;
 pub mod tls;
 mod ui;
@@ -232,8 +235,9 @@ async fn app_state(
     })
 }
 
-/// Creates the configured organization, or updates its name, time zone and retention from the
-/// configuration, which is the authority on them until accounts exist.
+/// Creates the configured organization, or updates its time zone and retention from the
+/// configuration, which is the authority on them until accounts exist; its saved name and shift
+/// schedule are kept.
 async fn put_organization(config: &ServerConfig, store: &dyn Store) -> anyhow::Result<()> {
     let section = &config.server;
     if !time::is_known_zone(&section.time_zone) {
@@ -245,6 +249,7 @@ async fn put_organization(config: &ServerConfig, store: &dyn Store) -> anyhow::R
     let mut org = Organization::new(section.organization.clone(), &section.organization_name);
     if let Some(saved) = store.organization(&section.organization).await? {
         org.name = saved.name;
+        org.shifts = saved.shifts;
     }
     org.time_zone = section.time_zone.clone();
     org.retention = config.retention.retention();

@@ -9,6 +9,7 @@ mod events;
 pub(crate) mod integrations;
 mod machines;
 mod plugins;
+mod shifts;
 
 pub use edge::RateLimiter;
 
@@ -18,7 +19,8 @@ use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::auth::Access::{Device, Org, Public, SignedIn};
 use crate::auth::Permission::{
-    ManageDeviceTokens, ManageIntegrations, ManageMembers, OperateMachines, ReadAudit, ReadMachines,
+    ManageDeviceTokens, ManageIntegrations, ManageMembers, ManageOrganization, OperateMachines,
+    ReadAudit, ReadMachines,
 };
 use crate::error::ApiError;
 use crate::routes::{Route, route};
@@ -158,6 +160,13 @@ pub(crate) fn routes() -> Vec<Route> {
             data::alarms,
         ),
         route(M::GET, "/api/v1/summary", Org(ReadMachines), data::summary),
+        route(M::GET, "/api/v1/shifts", Org(ReadMachines), shifts::get),
+        route(
+            M::PUT,
+            "/api/v1/shifts",
+            Org(ManageOrganization),
+            shifts::replace,
+        ),
         route(
             M::GET,
             "/api/v1/device-tokens",

@@ -19,7 +19,7 @@ pub enum Permission {
     ManageMembers,
     /// Read the organization's audit log.
     ReadAudit,
-    /// Rename the organization, appoint owners, delete the organization.
+    /// Rename the organization, set its shifts, appoint owners, delete the organization.
     ManageOrganization,
 }
 
@@ -66,7 +66,7 @@ impl Permission {
             }
             Permission::ReadAudit => "Read the organization's audit log",
             Permission::ManageOrganization => {
-                "Rename the organization, appoint owners, delete the organization"
+                "Rename the organization, set its shifts, appoint owners, delete the organization"
             }
         }
     }

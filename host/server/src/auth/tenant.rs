@@ -197,6 +197,17 @@ impl OrgStore<'_> {
         self.store.organization(self.org).await
     }
 
+    /// Replaces the organization's shift schedule (checked by the caller); false when the
+    /// organization's record is gone.
+    pub async fn put_shifts(&self, shifts: Vec<chatter_model::Shift>) -> Result<bool, StoreError> {
+        let Some(mut org) = self.store.organization(self.org).await? else {
+            return Ok(false);
+        };
+        org.shifts = shifts;
+        self.store.put_organization(&org).await?;
+        Ok(true)
+    }
+
     /// Deletes the organization with all its data (see [`Store::remove_organization`]).
     pub async fn remove_organization(&self) -> Result<bool, StoreError> {
         self.store.remove_organization(self.org).await

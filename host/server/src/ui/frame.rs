@@ -307,6 +307,7 @@ fn done_message(code: &str) -> Option<&'static str> {
         }
         "machine_enabled" => "Machine enabled: its driver is starting.",
         "machine_deleted" => "Machine deleted with all its data.",
+        "shifts_saved" => "Shifts saved.",
         _ => return None,
     })
 }

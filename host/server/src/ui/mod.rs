@@ -14,7 +14,8 @@
 //! - one module per area: [`sign`], [`invitations`], [`unsubscribe`], [`dashboard`],
 //!   [`machine`] (a machine's day), [`setup`] (adding, editing, testing, disabling and deleting
 //!   machines), [`tv`] (TV mode and wall displays), [`members`], [`audit`], [`account`],
-//!   [`deletion`], [`organization`], [`integrations`] (connecting Autodesk and kin),
+//!   [`deletion`], [`organization`] (with [`shift_lines`], how its page writes shifts),
+//!   [`integrations`] (connecting Autodesk and kin),
 //!   [`library`] (what they imported), and [`assets`] for the stylesheet and the pages' scripts;
 //! - [`floor_view`] and [`floor_feed`]: the machine tiles the dashboard and TV mode draw, and
 //!   the data that keeps them live.
@@ -36,6 +37,7 @@ mod members;
 mod organization;
 mod page;
 mod setup;
+mod shift_lines;
 mod sign;
 mod tv;
 mod unsubscribe;
@@ -156,6 +158,12 @@ pub(crate) fn routes() -> Vec<Route> {
             library::link_machine,
         ),
         route(M::GET, "/organization", read, organization::show),
+        route(
+            M::POST,
+            "/organization/shifts",
+            Org(Permission::ManageOrganization),
+            organization::save_shifts,
+        ),
         route(
             M::POST,
             "/organization/delete",

@@ -18,6 +18,7 @@ mod machine_setup;
 mod retention;
 mod setup_page;
 mod shdr_driver;
+mod shifts;
 mod tenancy;
 mod timeline;
 mod tls;

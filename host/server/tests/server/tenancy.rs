@@ -135,6 +135,14 @@ fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
         (Method::GET, "/api/v1/machines/{id}/parts", plain(None)),
         (Method::GET, "/api/v1/machines/{id}/alarms", plain(None)),
         (Method::GET, "/api/v1/summary", plain(None)),
+        (Method::GET, "/api/v1/shifts", plain(None)),
+        (
+            Method::PUT,
+            "/api/v1/shifts",
+            plain(json(serde_json::json!({ "shifts": [
+                { "name": "Intruder", "days": ["mon"], "start": "06:00", "end": "14:00" }
+            ] }))),
+        ),
         (Method::GET, "/api/v1/device-tokens", plain(None)),
         (
             Method::POST,
@@ -192,6 +200,7 @@ fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
         (Method::POST, "/machines/{id}/delete", plain(Form)),
         (Method::GET, "/machines/{id}", plain(None)),
         (Method::GET, "/organization", plain(None)),
+        (Method::POST, "/organization/shifts", plain(Form)),
         (Method::POST, "/organization/delete", plain(Form)),
         (Method::GET, "/members", plain(None)),
         (Method::POST, "/members/invite", plain(Form)),
@@ -439,10 +448,9 @@ async fn call(
 /// and a pending invitation.
 async fn other_organization(store: &SledStore) -> Other {
     let org = OrgId::new("umbrella-works").unwrap();
-    store
-        .put_organization(&Organization::new(org.clone(), "Umbrella Works"))
-        .await
-        .unwrap();
+    let mut organization = Organization::new(org.clone(), "Umbrella Works");
+    organization.shifts = vec![umbrella_shift()];
+    store.put_organization(&organization).await.unwrap();
     let machine = MachineId::new("vault-mill").unwrap();
     store
         .put_machine(&Machine {
@@ -577,6 +585,7 @@ async fn other_organization(store: &SledStore) -> Other {
             "umbrella-secret-program".into(),
             "UMBRELLA SECRET PROGRAM".into(),
             "Umbrella hub".into(),
+            "Umbrella graveyard shift".into(),
             org.to_string(),
             "Umbrella Works".into(),
             "Umbrella vault mill".into(),
@@ -599,6 +608,17 @@ async fn other_organization(store: &SledStore) -> Other {
         api_token: api.public_id,
         invitation: invitation.public_id,
     }
+}
+
+/// The other organization's only shift, whose name no answer to `acme` may hold.
+fn umbrella_shift() -> chatter_model::Shift {
+    serde_json::from_value(serde_json::json!({
+        "name": "Umbrella graveyard shift",
+        "days": ["fri"],
+        "start": "23:00",
+        "end": "07:00",
+    }))
+    .unwrap()
 }
 
 /// A member of `acme` of every role, signed in and with a token of that role; acme's device
@@ -709,7 +729,8 @@ async fn still_intact(store: &SledStore, other: &Other) {
             .iter()
             .all(|(_, i)| i.revoked_at_ms.is_none() && i.accepted.is_none())
     );
-    assert!(store.organization(&other.org).await.unwrap().is_some());
+    let organization = store.organization(&other.org).await.unwrap().unwrap();
+    assert_eq!(organization.shifts, [umbrella_shift()]);
     let connection = store
         .connection(&other.org, &other.connection)
         .await
