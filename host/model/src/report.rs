@@ -122,7 +122,7 @@ pub enum RunStatus {
     Succeeded,
     /// The run ended early; what was produced before is kept.
     Failed {
-        /// What stopped it: `deadline`, `memory`, `fuel`, `plugin`, `refused`, …
+        /// What stopped it: `deadline`, `memory_limit`, `fuel_exhausted`, `trap`, `plugin_error`, …
         kind: String,
         /// What went wrong, in words.
         message: String,

@@ -37,6 +37,8 @@ pub struct AppState {
     pub stopping: tokio_util::sync::CancellationToken,
     /// Organizations' connections to third-party providers, and their syncs.
     pub integrations: Arc<crate::integrations::Integrations>,
+    /// Report runs.
+    pub reports: Arc<crate::reports::Reports>,
 }
 
 /// How the site is reached, which decides its links and cookies.

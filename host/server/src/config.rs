@@ -54,6 +54,23 @@ pub struct ServerConfig {
     /// How integrations run.
     #[serde(default)]
     pub integrations: IntegrationsSection,
+    /// How reports run.
+    #[serde(default)]
+    pub reports: ReportsSection,
+}
+
+/// `[reports]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ReportsSection {
+    /// Seconds one run of a report plugin may take before it is stopped.
+    pub timeout_s: u64,
+}
+
+impl Default for ReportsSection {
+    fn default() -> Self {
+        ReportsSection { timeout_s: 60 }
+    }
 }
 
 /// `[integrations]`

@@ -29,6 +29,7 @@ pub mod integrations;
 pub mod live;
 pub mod mail;
 pub mod plugins;
+pub mod reports;
 pub mod retention;
 pub mod routes;
 pub mod setup;
@@ -109,6 +110,11 @@ pub async fn serve(
             "connections resealed with the current vault key; previous keys are no longer needed"
         );
     }
+    let reports = Arc::new(reports::Reports::new(
+        store.clone(),
+        runtime.clone(),
+        Duration::from_secs(config.reports.timeout_s.max(1)),
+    ));
     let live = LiveState::default();
     let ingest = Arc::new(Ingest::new(store.clone(), live.clone()));
     let fleet = Arc::new(Fleet::new(
@@ -140,6 +146,7 @@ pub async fn serve(
         fleet.clone(),
         ingest.clone(),
         integrations,
+        reports,
     )
     .await?;
     let stopping = app.stopping.clone();
@@ -206,6 +213,7 @@ async fn app_state(
     fleet: Arc<Fleet>,
     ingest: Arc<Ingest>,
     integrations: Arc<integrations::Integrations>,
+    reports: Arc<reports::Reports>,
 ) -> anyhow::Result<app::AppState> {
     let public_url = config.public_url();
     let limits = &config.ingest;
@@ -232,6 +240,7 @@ async fn app_state(
         )?),
         stopping: tokio_util::sync::CancellationToken::new(),
         integrations,
+        reports,
     })
 }
 

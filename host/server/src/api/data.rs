@@ -223,7 +223,7 @@ impl From<&Totals> for TotalsJson {
 
 /// The machine's totals over `[from, to)`: the stored records, the state it is in now, and
 /// offline for the time with no data.
-async fn machine_totals(
+pub(crate) async fn machine_totals(
     tenant: &Tenant,
     machine: &MachineId,
     current: &Current,

@@ -9,6 +9,7 @@ mod events;
 pub(crate) mod integrations;
 mod machines;
 mod plugins;
+pub(crate) mod reports;
 mod shifts;
 
 pub use edge::RateLimiter;
@@ -20,7 +21,7 @@ use tower_http::decompression::RequestDecompressionLayer;
 use crate::auth::Access::{Device, Org, Public, SignedIn};
 use crate::auth::Permission::{
     ManageDeviceTokens, ManageIntegrations, ManageMembers, ManageOrganization, OperateMachines,
-    ReadAudit, ReadMachines,
+    ReadAudit, ReadMachines, RunReports,
 };
 use crate::error::ApiError;
 use crate::routes::{Route, route};
@@ -230,6 +231,36 @@ pub(crate) fn routes() -> Vec<Route> {
             "/api/v1/library/{id}/machine",
             Org(ManageIntegrations),
             integrations::link_machine,
+        ),
+        route(
+            M::GET,
+            "/api/v1/reports",
+            Org(ReadMachines),
+            reports::catalog,
+        ),
+        route(
+            M::POST,
+            "/api/v1/reports/runs",
+            Org(RunReports),
+            reports::run,
+        ),
+        route(
+            M::GET,
+            "/api/v1/reports/runs",
+            Org(ReadMachines),
+            reports::list_runs,
+        ),
+        route(
+            M::GET,
+            "/api/v1/reports/runs/{id}",
+            Org(ReadMachines),
+            reports::get_run,
+        ),
+        route(
+            M::GET,
+            "/api/v1/reports/runs/{id}/documents/{name}",
+            Org(ReadMachines),
+            reports::document,
         ),
     ]
 }

@@ -13,6 +13,8 @@ pub enum Permission {
     /// Connect, sync and disconnect third-party accounts (Autodesk), and link library
     /// programs to machines.
     ManageIntegrations,
+    /// Run reports now.
+    RunReports,
     /// Create and revoke the organization's device tokens (edge connectors).
     ManageDeviceTokens,
     /// Invite people, change members' roles (up to their own), remove members.
@@ -25,10 +27,11 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in the order of the documented table.
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 8] = [
         Permission::ReadMachines,
         Permission::OperateMachines,
         Permission::ManageIntegrations,
+        Permission::RunReports,
         Permission::ManageDeviceTokens,
         Permission::ManageMembers,
         Permission::ReadAudit,
@@ -39,7 +42,9 @@ impl Permission {
     pub fn least_role(self) -> Role {
         match self {
             Permission::ReadMachines => Role::Viewer,
-            Permission::OperateMachines | Permission::ManageIntegrations => Role::Member,
+            Permission::OperateMachines
+            | Permission::ManageIntegrations
+            | Permission::RunReports => Role::Member,
             Permission::ManageDeviceTokens | Permission::ManageMembers | Permission::ReadAudit => {
                 Role::Admin
             }
@@ -60,6 +65,7 @@ impl Permission {
             Permission::ManageIntegrations => {
                 "Connect, sync and disconnect integrations (Autodesk); link programs to machines"
             }
+            Permission::RunReports => "Run reports",
             Permission::ManageDeviceTokens => "Create and revoke device tokens (edge connectors)",
             Permission::ManageMembers => {
                 "Invite people, change roles up to their own, remove members"

@@ -177,6 +177,31 @@ impl OrgStore<'_> {
         self.store.library_entry(self.org, id).await
     }
 
+    /// The organization's `limit` most recent report runs, newest first.
+    pub async fn report_runs(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<chatter_model::ReportRun>, StoreError> {
+        self.store.report_runs(self.org, limit).await
+    }
+
+    /// One report run of the organization.
+    pub async fn report_run(
+        &self,
+        id: &str,
+    ) -> Result<Option<chatter_model::ReportRun>, StoreError> {
+        self.store.report_run(self.org, id).await
+    }
+
+    /// A document of one of the organization's report runs.
+    pub async fn report_document(
+        &self,
+        run: &str,
+        name: &str,
+    ) -> Result<Option<chatter_model::Document>, StoreError> {
+        self.store.report_document(self.org, run, name).await
+    }
+
     /// Points the library entry `id` (an NC program) at `machine`, which must be one of the
     /// organization's; returns the entry, or none when the organization has no such entry.
     pub async fn link_program(

@@ -17,6 +17,7 @@ pub(crate) enum Section {
     Dashboard,
     Library,
     Integrations,
+    Reports,
     Members,
     Audit,
     Organization,
@@ -71,6 +72,7 @@ impl Nav {
             Section::Dashboard => "dashboard",
             Section::Library => "library",
             Section::Integrations => "integrations",
+            Section::Reports => "reports",
             Section::Members => "members",
             Section::Audit => "audit",
             Section::Organization => "organization",
@@ -295,6 +297,7 @@ fn done_message(code: &str) -> Option<&'static str> {
             "Disconnected. Its tokens were revoked; what it imported stays in the library."
         }
         "program_linked" => "Saved which machine the program is for.",
+        "report_ran" => "The report ran.",
         "integration_connected" => {
             "Connected. The first sync has started; it shows here when it ends."
         }

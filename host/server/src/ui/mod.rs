@@ -15,8 +15,9 @@
 //!   [`machine`] (a machine's day), [`setup`] (adding, editing, testing, disabling and deleting
 //!   machines), [`tv`] (TV mode and wall displays), [`members`], [`audit`], [`account`],
 //!   [`deletion`], [`organization`] (with [`shift_lines`], how its page writes shifts),
-//!   [`integrations`] (connecting Autodesk and kin),
-//!   [`library`] (what they imported), and [`assets`] for the stylesheet and the pages' scripts;
+//!   [`integrations`] (connecting Autodesk and kin), [`library`] (what they imported),
+//!   [`reports`] (running reports and their archive), and [`assets`] for the stylesheet and the
+//!   pages' scripts;
 //! - [`floor_view`] and [`floor_feed`]: the machine tiles the dashboard and TV mode draw, and
 //!   the data that keeps them live.
 
@@ -36,6 +37,7 @@ mod machine;
 mod members;
 mod organization;
 mod page;
+mod reports;
 mod setup;
 mod shift_lines;
 mod sign;
@@ -156,6 +158,20 @@ pub(crate) fn routes() -> Vec<Route> {
             "/library/{id}/machine",
             integrate,
             library::link_machine,
+        ),
+        route(M::GET, "/reports", read, reports::show),
+        route(
+            M::POST,
+            "/reports/run",
+            Org(Permission::RunReports),
+            reports::run,
+        ),
+        route(M::GET, "/reports/runs/{id}", read, reports::show_run),
+        route(
+            M::GET,
+            "/reports/runs/{id}/view/{name}",
+            read,
+            reports::view_document,
         ),
         route(M::GET, "/organization", read, organization::show),
         route(

@@ -15,6 +15,7 @@ mod haas_driver;
 mod ingest;
 mod machine_page;
 mod machine_setup;
+mod reports;
 mod retention;
 mod setup_page;
 mod shdr_driver;

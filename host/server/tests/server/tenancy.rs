@@ -18,7 +18,7 @@ use chatter_model::{
 };
 use chatter_server::auth::{Access, secret};
 use chatter_server::routes::{RouteSpec, table};
-use chatter_store::{Accounts, Library, SledStore, Store};
+use chatter_store::{Accounts, Library, Reports, SledStore, Store};
 use reqwest::Method;
 
 /// What the other organization holds, and the ids a caller of `acme` will try.
@@ -31,6 +31,8 @@ struct Other {
     invitation: String,
     connection: String,
     library_entry: String,
+    report_run: String,
+    report_document: String,
     /// Text that must never appear in an answer to `acme`'s callers.
     secrets: Vec<String>,
 }
@@ -244,6 +246,28 @@ fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
         (Method::GET, "/library", plain(None)),
         (Method::GET, "/library/{id}", plain(None)),
         (Method::POST, "/library/{id}/machine", plain(Form)),
+        (Method::GET, "/api/v1/reports", plain(None)),
+        (
+            Method::POST,
+            "/api/v1/reports/runs",
+            plain(json(serde_json::json!({
+                "plugin": "simulator",
+                "from": "2024-01-01",
+                "to": "2024-01-02",
+                "machines": [other.machine.as_str()],
+            }))),
+        ),
+        (Method::GET, "/api/v1/reports/runs", plain(None)),
+        (Method::GET, "/api/v1/reports/runs/{id}", plain(None)),
+        (
+            Method::GET,
+            "/api/v1/reports/runs/{id}/documents/{name}",
+            plain(None),
+        ),
+        (Method::GET, "/reports", plain(None)),
+        (Method::POST, "/reports/run", plain(Form)),
+        (Method::GET, "/reports/runs/{id}", plain(None)),
+        (Method::GET, "/reports/runs/{id}/view/{name}", plain(None)),
     ];
     list.into_iter()
         .map(|(method, path, case)| ((method.to_string(), path), case))
@@ -257,7 +281,9 @@ fn foreign_path(route: &RouteSpec, other: &Other) -> Option<String> {
     if !route.path.contains('{') || route.path.contains("{plugin}") {
         return None;
     }
-    let id = if route.path.contains("/connections/") {
+    let id = if route.path.contains("/runs/") {
+        other.report_run.clone()
+    } else if route.path.contains("/connections/") {
         other.connection.clone()
     } else if route.path.contains("/library/") {
         other.library_entry.clone()
@@ -274,7 +300,8 @@ fn foreign_path(route: &RouteSpec, other: &Other) -> Option<String> {
         route
             .path
             .replace("{id}", &id)
-            .replace("{user}", other.member.as_str()),
+            .replace("{user}", other.member.as_str())
+            .replace("{name}", &other.report_document),
     )
 }
 
@@ -575,7 +602,20 @@ async fn other_organization(store: &SledStore) -> Other {
         machine: Some(machine.clone()),
     };
     store.put_library_entry(&entry).await.unwrap();
+    let run = umbrella_report_run(&org, &machine);
+    let document = chatter_model::Document {
+        name: "umbrella-secret-report.csv".into(),
+        media_type: "text/csv".into(),
+        content: b"UMBRELLA REPORT CONTENT".to_vec(),
+    };
+    store.put_report_run(&run).await.unwrap();
+    store
+        .put_report_document(&org, &run.id, &document)
+        .await
+        .unwrap();
     Other {
+        report_run: run.id.clone(),
+        report_document: document.name.clone(),
         connection: connection.id,
         library_entry: entry.id,
         secrets: vec![
@@ -586,6 +626,11 @@ async fn other_organization(store: &SledStore) -> Other {
             "UMBRELLA SECRET PROGRAM".into(),
             "Umbrella hub".into(),
             "Umbrella graveyard shift".into(),
+            run.id.clone(),
+            "Umbrella quarterly report".into(),
+            "umbrella-secret-report".into(),
+            "UMBRELLA REPORT CONTENT".into(),
+            "Umbrella advice".into(),
             org.to_string(),
             "Umbrella Works".into(),
             "Umbrella vault mill".into(),
@@ -607,6 +652,38 @@ async fn other_organization(store: &SledStore) -> Other {
         device_token: device.public_id,
         api_token: api.public_id,
         invitation: invitation.public_id,
+    }
+}
+
+/// The other organization's archived report run.
+fn umbrella_report_run(org: &OrgId, machine: &MachineId) -> chatter_model::ReportRun {
+    chatter_model::ReportRun {
+        id: "0000000000001-beefbeef".into(),
+        org: org.clone(),
+        plugin: PluginId::new("utilization").unwrap(),
+        plugin_version: "0.1.0".into(),
+        title: "Umbrella quarterly report".into(),
+        period: (0, 86_400_000_000_000),
+        machines: vec![machine.clone()],
+        parameters: BTreeMap::new(),
+        trigger: chatter_model::RunTrigger::Schedule {
+            schedule: "umbrella".into(),
+        },
+        created_ms: 1,
+        finished_ms: Some(2),
+        attempts: 1,
+        status: chatter_model::RunStatus::Succeeded,
+        documents: vec![chatter_model::report::DocumentInfo {
+            name: "umbrella-secret-report.csv".into(),
+            media_type: "text/csv".into(),
+            bytes: 23,
+        }],
+        recommendations: vec![chatter_model::Recommendation {
+            severity: chatter_model::Severity::Warning,
+            machine: Some(machine.clone()),
+            text: "Umbrella advice".into(),
+            evidence: Vec::new(),
+        }],
     }
 }
 
@@ -746,4 +823,6 @@ async fn still_intact(store: &SledStore, other: &Other) {
         .unwrap()
         .unwrap();
     assert_eq!(entry.machine.as_ref(), Some(&other.machine));
+    let runs = store.report_runs(&other.org, 10).await.unwrap();
+    assert_eq!(runs, [umbrella_report_run(&other.org, &other.machine)]);
 }

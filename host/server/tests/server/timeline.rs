@@ -1,7 +1,7 @@
 //! Derived data from real production logs: the NIST Mazak day and the Hurco plate cycle are
 //! replayed over SHDR into a running server, and the timeline's time per state, the cycles and
-//! the parts the API reports equal what this test computes straight from the log text, line by
-//! line, without the server's code.
+//! the parts the API reports — and the utilization report's figures — equal what this test
+//! computes straight from the log text, line by line, without the server's code.
 
 use crate::common;
 
@@ -32,6 +32,8 @@ struct Reference {
     seconds: BTreeMap<&'static str, i64>,
     /// (start, end, program) of every cycle that ended.
     cycles: Vec<(i64, i64, Option<String>)>,
+    /// Whether each of `cycles` ended by completing its program.
+    completed: Vec<bool>,
     parts: u64,
 }
 
@@ -105,6 +107,9 @@ impl Machine {
                 || ["PROGRAM_COMPLETED", "READY", "STOPPED"].contains(&execution.as_str());
             if ends {
                 reference.cycles.push((*start, at, program.clone()));
+                reference.completed.push(
+                    !self.offline() && ["PROGRAM_COMPLETED", "READY"].contains(&execution.as_str()),
+                );
                 self.cycle = None;
             }
         }
@@ -292,13 +297,93 @@ async fn check(base: &str, id: &str, expected: &Reference) {
     assert_eq!(parts["total"], json!(expected.parts), "{id}: parts");
 }
 
+/// Runs the utilization report for machine `id` over the log's span (and the nanosecond of its
+/// last line, when its last parts are counted) and checks its CSV against the reference.
+async fn check_report(base: &str, id: &str, expected: &Reference) {
+    let to = jiff::Timestamp::from_nanosecond(i128::from(nanos(&expected.last)) + 1).unwrap();
+    let body = json!({
+        "plugin": "utilization",
+        "from": expected.first,
+        "to": to.to_string(),
+        "machines": [id],
+    });
+    let (status, run) = send(
+        Method::POST,
+        &format!("{base}/api/v1/reports/runs"),
+        Some(&body),
+    )
+    .await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(run["status"]["state"], "succeeded", "{run}");
+    let run_id = run["id"].as_str().unwrap();
+    let csv = common::get_text(&format!(
+        "{base}/api/v1/reports/runs/{run_id}/documents/utilization.csv"
+    ))
+    .await;
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let all: HashMap<&str, &str> = lines
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .find(|row| row[2] == "all")
+        .map(|row| header.iter().copied().zip(row).collect())
+        .unwrap_or_else(|| panic!("no `all` row in {csv}"));
+    let seconds = |field: &str| -> f64 {
+        all[field]
+            .parse()
+            .unwrap_or_else(|_| panic!("{field} = {:?}", all[field]))
+    };
+    let span = (nanos(&expected.last) + 1 - nanos(&expected.first)) as f64 / 1e9;
+    assert!((seconds("scheduled_s") - span).abs() < 1e-3, "{id}: {csv}");
+    for state in ["offline", "alarm", "running", "paused", "setup", "idle"] {
+        let want = expected.seconds.get(state).copied().unwrap_or_default() as f64 / 1e9;
+        let got = seconds(&format!("{state}_s"));
+        assert!(
+            (got - want).abs() < 2e-3,
+            "{id}: report {state} {got} s, log {want} s"
+        );
+    }
+    let running = expected.seconds.get("running").copied().unwrap_or_default() as f64 / 1e9;
+    assert!(
+        (seconds("utilization_pct") - 100.0 * running / span).abs() < 0.006,
+        "{id}: {csv}"
+    );
+    assert_eq!(all["parts"], expected.parts.to_string(), "{id}: parts");
+    let completed: Vec<i64> = expected
+        .cycles
+        .iter()
+        .zip(&expected.completed)
+        .filter(|(_, done)| **done)
+        .map(|((start, end, _), _)| end - start)
+        .collect();
+    assert_eq!(
+        all["cycles"],
+        completed.len().to_string(),
+        "{id}: cycles {:?} {:?}\n{csv}",
+        expected.cycles,
+        expected.completed
+    );
+    if let Some(best) = completed.iter().min() {
+        let average = completed.iter().sum::<i64>() as f64 / completed.len() as f64;
+        assert!(
+            (seconds("best_cycle_s") - *best as f64 / 1e9).abs() < 1e-3,
+            "{id}: {csv}"
+        );
+        assert!(
+            (seconds("avg_cycle_s") - average / 1e9).abs() < 1e-3,
+            "{id}: {csv}"
+        );
+    } else {
+        assert_eq!((all["avg_cycle_s"], all["best_cycle_s"]), ("", ""), "{id}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
-async fn timelines_cycles_and_parts_match_the_logs() {
+async fn timelines_cycles_parts_and_the_utilization_report_match_the_logs() {
     let Some(fixtures) = common::fixtures("mtconnect/nist-smstestbed") else {
         return;
     };
     let shop = common::serve(ShopSetup {
-        plugins: &["shdr"],
+        plugins: &["shdr", "utilization"],
         allow_loopback: true,
         ..ShopSetup::default()
     })
@@ -332,6 +417,7 @@ async fn timelines_cycles_and_parts_match_the_logs() {
         "the day has several states: {mazak:?}"
     );
     check(&shop.base, "mazak", &mazak).await;
+    check_report(&shop.base, "mazak", &mazak).await;
 
     // The Hurco cycle, without a device model: the mapping says which key is which.
     let hurco_log = fixtures.join("Plate-Op2-Hurco04-01of20.txt");
@@ -361,6 +447,7 @@ async fn timelines_cycles_and_parts_match_the_logs() {
     );
     assert_eq!(hurco.cycles.len(), 1, "{hurco:?}");
     check(&shop.base, "hurco", &hurco).await;
+    check_report(&shop.base, "hurco", &hurco).await;
 
     // The organization's summary adds up the two machines.
     let url = format!(

@@ -252,6 +252,15 @@ pub async fn get(url: &str) -> (u16, Value) {
     (status, response.json().await.unwrap())
 }
 
+/// GETs `url` as the owner: the body as text, after checking the status is 200.
+pub async fn get_text(url: &str) -> String {
+    let response = request(reqwest::Method::GET, url).send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 200, "{url}: {text}");
+    text
+}
+
 /// Sends `method` to `url` with a JSON body: status and JSON body (`null` when empty).
 pub async fn send(method: reqwest::Method, url: &str, body: Option<&Value>) -> (u16, Value) {
     let mut request = request(method, url);

@@ -1,0 +1,326 @@
+//! Report runs through the API and the pages: the catalog with each report's parameters, a run
+//! archived with its documents and recommendations, a run that fails keeping what it made,
+//! refused requests that run nothing, documents served sandboxed, and who may run reports.
+
+use std::time::Duration;
+
+use crate::common::{self, ShopSetup, get, send};
+use chatter_model::{OrgId, Role};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn run(base: &str, body: Value) -> (u16, Value) {
+    send(
+        Method::POST,
+        &format!("{base}/api/v1/reports/runs"),
+        Some(&body),
+    )
+    .await
+}
+
+/// A shop with two simulated machines that have made some history, and the hostile report.
+async fn shop() -> common::Shop {
+    let shop = common::serve(ShopSetup {
+        simulated: 2,
+        plugins: &["hostile-report", "utilization"],
+        ..ShopSetup::default()
+    })
+    .await;
+    // The simulators run 600 times faster than real time: a few seconds make an hour or so.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    shop
+}
+
+fn today() -> (String, String) {
+    let now = jiff::Timestamp::now();
+    let from = now - jiff::SignedDuration::from_hours(24);
+    (from.to_string(), now.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_report_runs_and_is_archived_with_its_documents() {
+    let shop = shop().await;
+    let base = &shop.base;
+
+    let (status, catalog) = get(&format!("{base}/api/v1/reports")).await;
+    assert_eq!(status, 200, "{catalog}");
+    let hostile = catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|kind| kind["plugin"] == "hostile-report")
+        .unwrap_or_else(|| panic!("{catalog}"));
+    assert_eq!(hostile["parameters"]["behaviour"]["type"], "string");
+    assert_eq!(
+        hostile["parameters"]["behaviour"]["default"],
+        "well-behaved"
+    );
+
+    let (from, to) = today();
+    let (status, run_view) = run(
+        base,
+        json!({ "plugin": "hostile-report", "from": from, "to": to }),
+    )
+    .await;
+    assert_eq!(status, 201, "{run_view}");
+    assert_eq!(run_view["status"]["state"], "succeeded", "{run_view}");
+    assert_eq!(run_view["machines"], json!(["mill-1", "mill-2"]));
+    assert_eq!(run_view["parameters"]["behaviour"], "well-behaved");
+    assert_eq!(run_view["attempts"], 1);
+    let id = run_view["id"].as_str().unwrap();
+
+    let csv = common::get_text(&format!(
+        "{base}/api/v1/reports/runs/{id}/documents/summary.csv"
+    ))
+    .await;
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[0], "machine,name,running_s,parts,cycles,days");
+    assert!(rows[1].starts_with("mill-1,Mill 1,"), "{csv}");
+    assert!(rows[2].starts_with("mill-2,Mill 2,"), "{csv}");
+
+    let response = common::request(
+        Method::GET,
+        &format!("{base}/api/v1/reports/runs/{id}/documents/summary.csv"),
+    )
+    .send()
+    .await
+    .unwrap();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(header("content-type"), "text/csv; charset=utf-8");
+    assert_eq!(
+        header("content-disposition"),
+        "attachment; filename=\"summary.csv\""
+    );
+    assert!(header("content-security-policy").starts_with("sandbox;"));
+
+    let (status, runs) = get(&format!("{base}/api/v1/reports/runs")).await;
+    assert_eq!(status, 200);
+    assert_eq!(runs[0]["id"], id, "newest first: {runs}");
+    let (status, missing) = get(&format!(
+        "{base}/api/v1/reports/runs/{id}/documents/other.csv"
+    ))
+    .await;
+    assert_eq!(
+        (status, missing["error"]["code"].as_str()),
+        (404, Some("document_not_found"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failed_run_is_archived_as_failed_with_what_it_made() {
+    let shop = shop().await;
+    let base = &shop.base;
+    let (from, to) = today();
+    let (status, failed) = run(
+        base,
+        json!({
+            "plugin": "hostile-report",
+            "from": from,
+            "to": to,
+            "parameters": { "behaviour": "fail-after-output" },
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{failed}");
+    assert_eq!(failed["status"]["state"], "failed");
+    assert_eq!(failed["status"]["kind"], "plugin_error");
+    assert!(
+        failed["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("gave up after the summary"),
+        "{failed}"
+    );
+    assert_eq!(failed["documents"][0]["name"], "summary.csv", "{failed}");
+
+    let (status, looping) = run(
+        base,
+        json!({
+            "plugin": "hostile-report",
+            "from": from,
+            "to": to,
+            "parameters": { "behaviour": "memory-bomb" },
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{looping}");
+    assert_eq!(looping["status"]["kind"], "memory_limit", "{looping}");
+    assert_eq!(looping["documents"][0]["name"], "before.csv", "{looping}");
+
+    // The archive page shows both as failed.
+    let page = common::get_text(&format!("{base}/reports")).await;
+    assert_eq!(page.matches("data-status=\"failed\"").count(), 2, "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn refused_requests_run_nothing() {
+    let shop = shop().await;
+    let base = &shop.base;
+    let (from, to) = today();
+    let cases = [
+        (
+            json!({ "plugin": "no-such-report", "from": from, "to": to }),
+            404,
+            "no report `no-such-report` is installed",
+        ),
+        (
+            json!({ "plugin": "simulator", "from": from, "to": to }),
+            404,
+            "no report `simulator` is installed",
+        ),
+        (
+            json!({ "plugin": "hostile-report", "from": to, "to": from }),
+            422,
+            "the period must end after it starts",
+        ),
+        (
+            json!({ "plugin": "hostile-report", "from": "2020-01-01", "to": "2022-01-01" }),
+            422,
+            "at most 400 days",
+        ),
+        (
+            json!({ "plugin": "hostile-report", "from": from, "to": to, "machines": ["umbrella-mill"] }),
+            422,
+            "the organization has no machine `umbrella-mill`",
+        ),
+        (
+            json!({ "plugin": "hostile-report", "from": from, "to": to, "parameters": { "colour": "red" } }),
+            422,
+            "has no config key `colour`",
+        ),
+        (
+            json!({ "plugin": "utilization", "from": from, "to": to, "parameters": { "long-idle-min": "soon" } }),
+            422,
+            "is not a valid integer",
+        ),
+        (
+            json!({ "plugin": "hostile-report", "from": "yesterday", "to": to }),
+            400,
+            "`yesterday`",
+        ),
+    ];
+    for (body, want_status, want_message) in cases {
+        let (status, answer) = run(base, body.clone()).await;
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert_eq!(status, want_status, "{body}: {answer}");
+        assert!(message.contains(want_message), "{body}: {message}");
+    }
+    let (_, runs) = get(&format!("{base}/api/v1/reports/runs")).await;
+    assert_eq!(runs, json!([]), "nothing was archived");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn viewers_read_the_archive_but_do_not_run_reports() {
+    let shop = shop().await;
+    let base = &shop.base;
+    let acme = OrgId::new("acme").unwrap();
+    let viewer = chatter_server::accounts::operator::add_user(
+        shop.store.as_ref(),
+        "viewer@acme.example",
+        "Viewer",
+        "viewer password 1",
+        &acme,
+        Role::Viewer,
+    )
+    .await
+    .unwrap();
+    let (cookie, csrf) = common::session(&shop.store, &viewer.id, &acme, 60_000).await;
+    let (from, to) = today();
+    let (status, owners_run) = run(
+        base,
+        json!({ "plugin": "hostile-report", "from": from, "to": to }),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let id = owners_run["id"].as_str().unwrap();
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let refused = client
+        .post(format!("{base}/api/v1/reports/runs"))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({ "plugin": "hostile-report", "from": from, "to": to }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+
+    let page = client
+        .get(format!("{base}/reports/runs/{id}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = client
+        .get(format!("{base}/reports"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Members and above can run reports"), "{page}");
+    assert!(!page.contains("data-test=\"run-report\""), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_run_page_shows_advice_and_frames_the_html_sandboxed() {
+    let shop = shop().await;
+    let base = &shop.base;
+    let (from, to) = today();
+    let (status, run_view) = run(
+        base,
+        json!({ "plugin": "utilization", "from": from, "to": to }),
+    )
+    .await;
+    assert_eq!(status, 201, "{run_view}");
+    assert_eq!(run_view["status"]["state"], "succeeded", "{run_view}");
+    let names: Vec<&str> = run_view["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["utilization.csv", "utilization.json", "utilization.html"]
+    );
+    let id = run_view["id"].as_str().unwrap();
+
+    let page = common::get_text(&format!("{base}/reports/runs/{id}")).await;
+    assert!(
+        page.contains(&format!(
+            "src=\"/reports/runs/{id}/view/utilization.html\" sandbox>"
+        )),
+        "{page}"
+    );
+    let framed = common::request(
+        Method::GET,
+        &format!("{base}/reports/runs/{id}/view/utilization.html"),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(framed.status(), 200);
+    let csp = framed.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.starts_with("sandbox;"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'self'"), "{csp}");
+    let html = framed.text().await.unwrap();
+    assert!(html.contains("<svg"), "a timeline per machine");
+    assert!(!html.contains("<script"), "no scripts");
+}
