@@ -31,7 +31,10 @@ pub use observation::{
     COLLECTION_STOPPED, Category, Condition, ConditionLevel, DataItem, Observation,
     StoredObservation, Timestamp, Value, now_ms,
 };
-pub use report::{Document, Recommendation, ReportRun, RunStatus, RunTrigger, Severity};
+pub use report::{
+    Cadence, Document, Recommendation, ReportRun, ReportSchedule, RunStatus, RunTrigger,
+    SchedulePeriod, Severity,
+};
 pub use shift::{Shift, ShiftError, ShiftTime, Weekday};
 pub use status::MachineStatus;
 pub use token::{DeviceKind, DeviceToken};

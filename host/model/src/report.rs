@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{MachineId, OrgId, PluginId, Timestamp, UserId};
+use crate::{MachineId, OrgId, PluginId, ShiftTime, Timestamp, UserId, Weekday};
 
 /// A file a report produced.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,4 +163,70 @@ pub struct ReportRun {
     pub documents: Vec<DocumentInfo>,
     /// The recommendations given.
     pub recommendations: Vec<Recommendation>,
+}
+
+/// When a schedule runs, in the organization's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "every", rename_all = "snake_case")]
+pub enum Cadence {
+    /// Every day at a local time.
+    Day {
+        /// The local time.
+        at: ShiftTime,
+    },
+    /// Every week on a day, at a local time.
+    Week {
+        /// The day.
+        day: Weekday,
+        /// The local time.
+        at: ShiftTime,
+    },
+    /// A cron expression of five fields (minute, hour, day of month, month, day of week), each
+    /// `*`, a number, a range `a-b`, a list `a,b` or a step `*/n` / `a-b/n`; days of the week
+    /// 0–7 or `mon`–`sun` (0 and 7 are Sunday).
+    Cron {
+        /// The expression.
+        expression: String,
+    },
+}
+
+/// What period a scheduled run covers, relative to when it runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchedulePeriod {
+    /// The local day before the run.
+    PreviousDay,
+    /// The week (Monday to Sunday) before the run's week.
+    PreviousWeek,
+    /// The calendar month before the run's month.
+    PreviousMonth,
+}
+
+/// A report an organization runs by itself and e-mails to some of its members.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportSchedule {
+    /// Unique within the organization.
+    pub id: String,
+    /// The organization.
+    pub org: OrgId,
+    /// Its name, for the archive and the e-mail's subject.
+    pub name: String,
+    /// The report plugin.
+    pub plugin: PluginId,
+    /// The report's parameters.
+    pub parameters: BTreeMap<String, String>,
+    /// The machines; all of the organization's (at each run) when empty.
+    pub machines: Vec<MachineId>,
+    /// When it runs.
+    pub cadence: Cadence,
+    /// What each run covers.
+    pub period: SchedulePeriod,
+    /// Members the report is e-mailed to.
+    pub recipients: Vec<UserId>,
+    /// Who made it.
+    pub created_by: UserId,
+    /// Milliseconds since the epoch when it was made.
+    pub created_ms: i64,
+    /// The run it made last.
+    pub last_run: Option<String>,
 }

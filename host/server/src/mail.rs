@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
@@ -23,6 +24,29 @@ pub struct Email {
     pub text: String,
     /// The HTML body.
     pub html: String,
+    /// Files attached.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to an e-mail.
+#[derive(Clone)]
+pub struct Attachment {
+    /// Its file name.
+    pub name: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Its bytes.
+    pub content: Vec<u8>,
+}
+
+impl std::fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attachment")
+            .field("name", &self.name)
+            .field("media_type", &self.media_type)
+            .field("bytes", &self.content.len())
+            .finish()
+    }
 }
 
 /// Why mail cannot be set up.
@@ -113,14 +137,25 @@ impl Mailer {
             return Ok(());
         };
         let to = email.to.parse::<Mailbox>()?;
+        let body = MultiPart::alternative_plain_html(email.text.clone(), email.html.clone());
+        let body = if email.attachments.is_empty() {
+            body
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for attachment in &email.attachments {
+                let media_type = ContentType::parse(&attachment.media_type)?;
+                mixed = mixed.singlepart(
+                    lettre::message::Attachment::new(attachment.name.clone())
+                        .body(attachment.content.clone(), media_type),
+                );
+            }
+            mixed
+        };
         let message = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(&email.subject)
-            .multipart(MultiPart::alternative_plain_html(
-                email.text.clone(),
-                email.html.clone(),
-            ))?;
+            .multipart(body)?;
         transport.send(message).await?;
         tracing::info!(to = %email.to, subject = %email.subject, "e-mail sent");
         Ok(())

@@ -81,6 +81,8 @@ pub(crate) mod tree {
     pub(crate) const REPORT_RUNS: &str = "report_runs";
     /// `org 0 run 0 name` → `media type 0 bytes` of a report's document.
     pub(crate) const REPORT_DOCUMENTS: &str = "report_documents";
+    /// `org 0 schedule` → JSON [`ReportSchedule`](chatter_model::ReportSchedule).
+    pub(crate) const REPORT_SCHEDULES: &str = "report_schedules";
     /// Record number, big-endian `u64` → JSON
     /// [`AuditRecord`](chatter_model::audit::AuditRecord).
     pub(crate) const AUDIT: &str = "audit";

@@ -1,7 +1,7 @@
 //! The storage interface of reports: the archive of an organization's report runs and the
-//! documents they produced.
+//! documents they produced, and the schedules that run reports by themselves.
 
-use chatter_model::{Document, OrgId, ReportRun};
+use chatter_model::{Document, OrgId, ReportRun, ReportSchedule};
 
 use crate::error::StoreError;
 
@@ -35,4 +35,24 @@ pub trait Reports: Send + Sync + 'static {
         run: &str,
         name: &str,
     ) -> Result<Option<Document>, StoreError>;
+
+    /// Stores a schedule, replacing the one with its id. Fails with
+    /// [`StoreError::UnknownOrganization`] when its organization does not exist.
+    async fn put_report_schedule(&self, schedule: &ReportSchedule) -> Result<(), StoreError>;
+
+    /// The organization's schedule `id`.
+    async fn report_schedule(
+        &self,
+        org: &OrgId,
+        id: &str,
+    ) -> Result<Option<ReportSchedule>, StoreError>;
+
+    /// The organization's schedules, by id.
+    async fn report_schedules(&self, org: &OrgId) -> Result<Vec<ReportSchedule>, StoreError>;
+
+    /// Every organization's schedules, for the scheduler.
+    async fn all_report_schedules(&self) -> Result<Vec<ReportSchedule>, StoreError>;
+
+    /// Removes the organization's schedule `id`; returns whether it was there.
+    async fn remove_report_schedule(&self, org: &OrgId, id: &str) -> Result<bool, StoreError>;
 }

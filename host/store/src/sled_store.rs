@@ -85,6 +85,7 @@ struct Trees {
     library_versions: Table,
     report_runs: Table,
     report_documents: Table,
+    report_schedules: Table,
 }
 
 impl SledStore {
@@ -216,6 +217,7 @@ impl Trees {
             library_versions: table(tree::LIBRARY_VERSIONS)?,
             report_runs: table(tree::REPORT_RUNS)?,
             report_documents: table(tree::REPORT_DOCUMENTS)?,
+            report_schedules: table(tree::REPORT_SCHEDULES)?,
         })
     }
 

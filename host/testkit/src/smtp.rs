@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Context as _;
-use mail_parser::{MessageParser, PartType};
+use mail_parser::{MessageParser, MimeHeaders as _, PartType};
 use tempfile::TempDir;
 
 /// How long [`MailServer::start`] waits for the server to accept connections.
@@ -171,6 +171,8 @@ pub struct Mail {
     pub text: String,
     /// The first `text/html` body part, decoded.
     pub html: Option<String>,
+    /// The attached files, decoded: (file name, media type, bytes).
+    pub attachments: Vec<(String, String, Vec<u8>)>,
     /// The message as stored, headers and encoded body.
     pub raw: String,
 }
@@ -212,7 +214,25 @@ impl Mail {
                     .collect()
             })
             .unwrap_or_default();
+        let attachments = message
+            .attachments()
+            .map(|part| {
+                let media_type = part
+                    .content_type()
+                    .map(|ct| match ct.subtype() {
+                        Some(sub) => format!("{}/{sub}", ct.ctype()),
+                        None => ct.ctype().to_owned(),
+                    })
+                    .unwrap_or_default();
+                (
+                    part.attachment_name().unwrap_or_default().to_owned(),
+                    media_type,
+                    part.contents().to_vec(),
+                )
+            })
+            .collect();
         Ok(Mail {
+            attachments,
             from: addresses(message.from())
                 .into_iter()
                 .next()

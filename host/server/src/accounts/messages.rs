@@ -46,6 +46,7 @@ fn email(
         subject: subject.to_owned(),
         text,
         html,
+        attachments: Vec::new(),
     }
 }
 

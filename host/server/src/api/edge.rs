@@ -141,7 +141,7 @@ pub(super) async fn revoke_token(
 fn device_token_id(tenant: &Tenant) -> &str {
     match tenant.actor() {
         Actor::Device { token } => token,
-        Actor::User { .. } => "",
+        Actor::User { .. } | Actor::Service { .. } => "",
     }
 }
 

@@ -76,6 +76,12 @@ impl StoreAccess {
         self.store.device_token(hash).await
     }
 
+    /// The organization's data as the server's own `service` reads it, when no request is
+    /// being answered: with a viewer's permissions, so it can change nothing by mistake.
+    pub fn for_service(&self, org: OrgId, service: &'static str) -> Tenant {
+        self.tenant(org, Role::Viewer, Actor::Service { name: service })
+    }
+
     pub(super) fn tenant(&self, org: OrgId, role: Role, actor: Actor) -> Tenant {
         Tenant {
             org,
@@ -100,6 +106,11 @@ pub enum Actor {
     Device {
         /// The token's public id.
         token: String,
+    },
+    /// The server itself, working for the organization on its own (a scheduled report).
+    Service {
+        /// What is working.
+        name: &'static str,
     },
 }
 
@@ -133,7 +144,7 @@ impl Tenant {
     pub fn user(&self) -> Option<&UserId> {
         match &self.actor {
             Actor::User { user, .. } => Some(user),
-            Actor::Device { .. } => None,
+            Actor::Device { .. } | Actor::Service { .. } => None,
         }
     }
 

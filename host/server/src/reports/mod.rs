@@ -7,6 +7,7 @@
 //!   recommendations, and how it ended. A run that fails keeps what it produced.
 //! - [`Reports::catalog`] lists the installed report plugins with their parameters.
 
+pub mod cadence;
 pub(crate) mod data;
 
 use std::collections::{BTreeMap, HashMap};

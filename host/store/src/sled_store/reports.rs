@@ -1,6 +1,6 @@
-//! Report runs and their documents.
+//! Report runs, their documents, and report schedules.
 
-use chatter_model::{Document, OrgId, ReportRun};
+use chatter_model::{Document, OrgId, ReportRun, ReportSchedule};
 
 use super::SledStore;
 use crate::codec;
@@ -14,6 +14,7 @@ impl SledStore {
         let prefix = keys::org_prefix(org);
         self.trees.report_runs.remove_prefix(&prefix)?;
         self.trees.report_documents.remove_prefix(&prefix)?;
+        self.trees.report_schedules.remove_prefix(&prefix)?;
         Ok(())
     }
 }
@@ -99,5 +100,36 @@ impl Reports for SledStore {
             return Ok(None);
         };
         decode_document(name, &key, &value).map(Some)
+    }
+
+    async fn put_report_schedule(&self, schedule: &ReportSchedule) -> Result<(), StoreError> {
+        let value = codec::to_json("a report schedule", schedule)?;
+        let key = run_key(&schedule.org, &schedule.id);
+        self.insert_for_org(&self.trees.report_schedules, &schedule.org, &key, &value)?;
+        self.committer.commit().await
+    }
+
+    async fn report_schedule(
+        &self,
+        org: &OrgId,
+        id: &str,
+    ) -> Result<Option<ReportSchedule>, StoreError> {
+        self.trees.report_schedules.get_json(&run_key(org, id))
+    }
+
+    async fn report_schedules(&self, org: &OrgId) -> Result<Vec<ReportSchedule>, StoreError> {
+        self.trees
+            .report_schedules
+            .scan_json(&keys::org_prefix(org))
+    }
+
+    async fn all_report_schedules(&self) -> Result<Vec<ReportSchedule>, StoreError> {
+        self.trees.report_schedules.scan_json(&[])
+    }
+
+    async fn remove_report_schedule(&self, org: &OrgId, id: &str) -> Result<bool, StoreError> {
+        let removed = self.trees.report_schedules.remove(&run_key(org, id))?;
+        self.committer.commit().await?;
+        Ok(removed)
     }
 }
