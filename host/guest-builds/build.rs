@@ -49,6 +49,11 @@ const GUESTS: &[Guest] = &[
         bundled: true,
     },
     Guest {
+        package: "oee",
+        dir: "plugins/oee",
+        bundled: true,
+    },
+    Guest {
         package: "hello-driver",
         dir: "examples/hello-driver",
         bundled: false,
