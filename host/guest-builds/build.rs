@@ -54,6 +54,11 @@ const GUESTS: &[Guest] = &[
         bundled: true,
     },
     Guest {
+        package: "downtime",
+        dir: "plugins/downtime",
+        bundled: true,
+    },
+    Guest {
         package: "hello-driver",
         dir: "examples/hello-driver",
         bundled: false,
