@@ -49,6 +49,16 @@ const GUESTS: &[Guest] = &[
         bundled: true,
     },
     Guest {
+        package: "oee",
+        dir: "plugins/oee",
+        bundled: true,
+    },
+    Guest {
+        package: "downtime",
+        dir: "plugins/downtime",
+        bundled: true,
+    },
+    Guest {
         package: "hello-driver",
         dir: "examples/hello-driver",
         bundled: false,

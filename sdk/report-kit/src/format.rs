@@ -2,8 +2,9 @@
 //!
 //! For people: [`duration`] (`2.4 h`, `37 min`, `45 s`), [`percent`] (`63.2 %`),
 //! [`percent_whole`] (`63 %`), [`cycle_time`] (`4:12`, `1:02:03`). For files read by programs:
-//! [`seconds`] (`12.345`), exact to the millisecond. A value that does not exist (an average of
-//! no cycles) is shown as [`MISSING`], never as 0.
+//! [`seconds`] (`12.345`), exact to the millisecond, and [`rfc3339_utc`]
+//! (`2025-03-03T14:05:09Z`) for moments. Within a local day: [`hours_minutes`] (`06:05`). A
+//! value that does not exist (an average of no cycles) is shown as [`MISSING`], never as 0.
 
 /// What a report shows for a value that does not exist, e.g. the average of no cycles.
 pub const MISSING: &str = "—";
@@ -82,6 +83,66 @@ pub fn seconds(ns: i64) -> String {
     format!("{sign}{whole}.{}", digits.trim_end_matches('0'))
 }
 
+/// A moment (nanoseconds since the Unix epoch) as RFC 3339 in UTC, for files read by programs:
+/// `2025-03-03T14:05:09Z`, with milliseconds when there are any (`2025-03-03T14:05:09.25Z` is
+/// written `…09.250Z`). Cut to the millisecond, not rounded, so a moment never moves into the next
+/// second, minute or day. Works for the whole range of `i64` (1677 to 2262).
+///
+/// ```
+/// use chatter_report_kit::format::rfc3339_utc;
+///
+/// assert_eq!(rfc3339_utc(1_741_025_109_000_000_000), "2025-03-03T18:05:09Z");
+/// assert_eq!(rfc3339_utc(-1_000_000), "1969-12-31T23:59:59.999Z");
+/// ```
+pub fn rfc3339_utc(ns: i64) -> String {
+    let seconds = ns.div_euclid(NS_PER_SECOND as i64);
+    let millis = ns.rem_euclid(NS_PER_SECOND as i64) / 1_000_000;
+    let (days, second_of_day) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
+    let (year, month, day) = civil_from_days(days);
+    let (hour, minute, second) = (
+        second_of_day / 3600,
+        second_of_day / 60 % 60,
+        second_of_day % 60,
+    );
+    let fraction = if millis == 0 {
+        String::new()
+    } else {
+        format!(".{millis:03}")
+    };
+    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}Z")
+}
+
+/// The calendar date (year, month 1–12, day 1–31) of `days` since 1970-01-01 in the proleptic
+/// Gregorian calendar: Howard Hinnant's `civil_from_days`, which counts in 400-year eras of
+/// 146 097 days so that leap years need no table.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    // Shift the epoch to 0000-03-01: the leap day becomes the last day of the year.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // Months counted from March, of 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 31 and 28/29 days.
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
+    let month = if month_from_march < 10 {
+        month_from_march + 3
+    } else {
+        month_from_march - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// A time of day as a clock shows it, `HH:MM`, from the nanoseconds since the day's start; cut
+/// to the minute as clocks do (06:05:59 is `06:05`). A day with a daylight-saving change may be
+/// 25 hours long: its last hour reads `24:MM`, which is still the right offset from midnight.
+pub fn hours_minutes(since_midnight: i64) -> String {
+    let minutes = since_midnight.max(0) / NS_PER_MINUTE as i64;
+    format!("{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
 /// `value / divisor` rounded half up.
 fn rounded_div(value: u64, divisor: u64) -> u64 {
     value / divisor + u64::from(value % divisor >= divisor.div_ceil(2))
@@ -133,5 +194,61 @@ mod tests {
         assert_eq!(seconds(499_999), "0");
         assert_eq!(seconds(-1_250_000_000), "-1.25");
         assert_eq!(seconds(i64::MAX), "9223372036.855");
+    }
+
+    #[test]
+    fn moments_are_rfc3339_in_utc() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        // 2025-03-03 18:05:09, and a quarter second later.
+        assert_eq!(rfc3339_utc(1_741_025_109 * S), "2025-03-03T18:05:09Z");
+        assert_eq!(
+            rfc3339_utc(1_741_025_109 * S + S / 4),
+            "2025-03-03T18:05:09.250Z"
+        );
+        // Cut, not rounded: 999.9 ms stays in its second.
+        assert_eq!(
+            rfc3339_utc(1_735_689_599 * S + 999_999_999),
+            "2024-12-31T23:59:59.999Z"
+        );
+        assert_eq!(rfc3339_utc(1_735_689_600 * S), "2025-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn leap_days_and_century_years_fall_on_their_dates() {
+        assert_eq!(rfc3339_utc(951_782_400 * S), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            rfc3339_utc((951_782_400 + 86_400) * S),
+            "2000-03-01T00:00:00Z"
+        );
+        // 2100 is not a leap year: February 28 is followed by March 1.
+        assert_eq!(
+            rfc3339_utc((4_107_542_400 - 86_400) * S),
+            "2100-02-28T00:00:00Z"
+        );
+        assert_eq!(rfc3339_utc(4_107_542_400 * S), "2100-03-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_740_960_000 * S), "2025-03-03T00:00:00Z");
+    }
+
+    #[test]
+    fn moments_before_1970_and_at_the_ends_of_i64() {
+        assert_eq!(rfc3339_utc(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(rfc3339_utc(-S), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339_utc(-2_208_988_800 * S), "1900-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(i64::MIN), "1677-09-21T00:12:43.145Z");
+        assert_eq!(rfc3339_utc(i64::MAX), "2262-04-11T23:47:16.854Z");
+    }
+
+    #[test]
+    fn times_of_day_are_hours_and_minutes_cut_to_the_minute() {
+        let minute = 60 * S;
+        assert_eq!(hours_minutes(0), "00:00");
+        assert_eq!(
+            hours_minutes(6 * 60 * minute + 5 * minute + 59 * S),
+            "06:05"
+        );
+        assert_eq!(hours_minutes(23 * 60 * minute + 59 * minute), "23:59");
+        // The 25th hour of a day when clocks go back.
+        assert_eq!(hours_minutes(24 * 60 * minute + 30 * minute), "24:30");
+        assert_eq!(hours_minutes(-5), "00:00");
     }
 }

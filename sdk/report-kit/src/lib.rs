@@ -6,11 +6,15 @@
 //!   period, time zone), the run's recommendations, sections of tables and figures, and a
 //!   footer naming the plugin. Inline styles only: no script and no external resource, because
 //!   the host shows reports in a sandboxed iframe under a strict content security policy.
-//! - [`timeline`]: a machine's states over a range as a small SVG bar, with a legend.
+//! - [`timeline`]: a machine's states over a range as a small SVG bar, with a legend and the
+//!   ticks of a period (days, or shifts of one day).
+//! - [`chart`]: horizontal bars comparing figures (time lost per alarm, factors of OEE).
 //! - [`csv`]: RFC 4180 CSV.
-//! - [`format`](mod@format): durations (`2.4 h`), percentages (`63.2 %`), cycle times (`4:12`) and exact
-//!   seconds for files (`12.345`).
+//! - [`format`](mod@format): durations (`2.4 h`), percentages (`63.2 %`), cycle times (`4:12`), exact
+//!   seconds for files (`12.345`), RFC 3339 moments in UTC and times of day (`06:05`).
 //! - [`html`]: escaping of text for markup.
+//! - [`schedule`]: the request's shifts grouped by name, and the scheduled time they make up.
+//! - [`states`]: time per machine state, summed.
 //!
 //! Everything here is pure: no host call is made, so a report's rendering is unit tested
 //! natively.
@@ -31,12 +35,18 @@
 //! assert!(!html.contains("<script"));
 //! ```
 
+pub mod chart;
 pub mod csv;
 pub mod format;
 pub mod html;
 pub mod page;
+pub mod schedule;
+pub mod states;
 pub mod timeline;
 
+pub use chart::{Bar, bar_chart};
 pub use csv::Csv;
 pub use page::{Page, Section, Table};
-pub use timeline::{Tick, legend, state_timeline};
+pub use schedule::Schedule;
+pub use states::StateTimes;
+pub use timeline::{Tick, legend, period_ticks, state_timeline};

@@ -43,6 +43,7 @@ border-radius:.25rem;font-size:.8em;font-weight:600;text-align:center;text-trans
 .badge-warning{color:#92400e;border-color:#fcd34d;background:#fffbeb}
 .badge-critical{color:#991b1b;border-color:#fca5a5;background:#fef2f2}
 .timeline{display:block;margin:.5rem 0 .25rem}
+.chart{display:block;margin:.5rem 0 1rem}
 .legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;padding:0;margin:0 0 .5rem;\
 color:var(--muted);font-size:.9em}
 .legend svg{margin-right:.3rem;vertical-align:-1px}

@@ -25,8 +25,8 @@
 
 use std::fmt::Write as _;
 
-use chatter_sdk::TimeRange;
 use chatter_sdk::machine_data::{MachineState, StateInterval};
+use chatter_sdk::{Day, ShiftPeriod, TimeRange};
 
 use crate::format::duration;
 use crate::html::Escape;
@@ -58,6 +58,32 @@ impl Tick {
             at,
             label: label.into(),
         }
+    }
+}
+
+/// Periods of this many days or more label their day ticks `MM-DD`, so more labels fit.
+const SHORT_LABELS_FROM_DAYS: usize = 8;
+
+/// The ticks of a period's timeline: the start of each local day when the period has several
+/// (labelled `YYYY-MM-DD`, or `MM-DD` from [`SHORT_LABELS_FROM_DAYS`] days on, the year being in
+/// the page's heading); for one day, the start of each shift, or of the day without shifts.
+pub fn period_ticks(days: &[Day], shifts: &[ShiftPeriod]) -> Vec<Tick> {
+    if days.len() > 1 || shifts.is_empty() {
+        let short = days.len() >= SHORT_LABELS_FROM_DAYS;
+        days.iter()
+            .map(|day| {
+                let label = match day.date.get(5..) {
+                    Some(month_day) if short => month_day,
+                    _ => &day.date,
+                };
+                Tick::new(day.range.start, label)
+            })
+            .collect()
+    } else {
+        shifts
+            .iter()
+            .map(|p| Tick::new(p.range.start, &p.shift))
+            .collect()
     }
 }
 
@@ -439,6 +465,48 @@ mod tests {
         let svg = state_timeline("m", range, &intervals, &[Tick::new(5, "x")]);
         assert_eq!(count(&svg, "<rect"), 1);
         assert!(svg.ends_with("</svg>"));
+    }
+
+    fn day(date: &str, index: i64) -> Day {
+        Day {
+            date: date.to_owned(),
+            range: TimeRange {
+                start: index * DAY,
+                end: (index + 1) * DAY,
+            },
+        }
+    }
+
+    fn labels(ticks: &[Tick]) -> Vec<&str> {
+        ticks.iter().map(|t| t.label.as_str()).collect()
+    }
+
+    #[test]
+    fn several_days_are_ticked_at_day_starts_one_day_at_shift_starts() {
+        let shift = |name: &str, from: i64| ShiftPeriod {
+            shift: name.to_owned(),
+            date: "2025-03-03".to_owned(),
+            range: TimeRange {
+                start: from * HOUR,
+                end: (from + 8) * HOUR,
+            },
+        };
+        let shifts = [shift("First", 6), shift("Second", 14)];
+        let three: Vec<Day> = (0..3)
+            .map(|d| day(&format!("2025-03-0{}", d + 3), d))
+            .collect();
+        assert_eq!(
+            labels(&period_ticks(&three, &shifts)),
+            ["2025-03-03", "2025-03-04", "2025-03-05"]
+        );
+        let ticks = period_ticks(&three[..1], &shifts);
+        assert_eq!(labels(&ticks), ["First", "Second"]);
+        assert_eq!(ticks[1].at, 14 * HOUR);
+        assert_eq!(labels(&period_ticks(&three[..1], &[])), ["2025-03-03"]);
+        let month: Vec<Day> = (0..10)
+            .map(|d| day(&format!("2025-03-{:02}", d + 1), d))
+            .collect();
+        assert_eq!(period_ticks(&month, &[])[9].label, "03-10");
     }
 
     #[test]
