@@ -65,11 +65,20 @@ pub struct ServerConfig {
 pub struct ReportsSection {
     /// Seconds one run of a report plugin may take before it is stopped.
     pub timeout_s: u64,
+    /// Runs of a scheduled report that fails, the first included, before it is archived and
+    /// e-mailed as failed.
+    pub attempts: u32,
+    /// Seconds between two runs of a scheduled report that failed.
+    pub retry_delay_s: u64,
 }
 
 impl Default for ReportsSection {
     fn default() -> Self {
-        ReportsSection { timeout_s: 60 }
+        ReportsSection {
+            timeout_s: 60,
+            attempts: 3,
+            retry_delay_s: 60,
+        }
     }
 }
 

@@ -114,6 +114,10 @@ pub async fn serve(
         store.clone(),
         runtime.clone(),
         Duration::from_secs(config.reports.timeout_s.max(1)),
+        reports::schedules::RetryPolicy {
+            attempts: config.reports.attempts.max(1),
+            delay: Duration::from_secs(config.reports.retry_delay_s),
+        },
     ));
     let live = LiveState::default();
     let ingest = Arc::new(Ingest::new(store.clone(), live.clone()));
@@ -149,6 +153,7 @@ pub async fn serve(
         reports,
     )
     .await?;
+    let scheduler = tokio::spawn(app.reports.clone().run_schedules(app.clone()));
     let stopping = app.stopping.clone();
     let shutdown = async move {
         shutdown.await;
@@ -167,6 +172,7 @@ pub async fn serve(
         .context("HTTP server failed"),
     };
     retention.abort();
+    scheduler.abort();
     if let Some(task) = periodic_sync {
         task.abort();
     }

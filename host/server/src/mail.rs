@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, ContentType};
+use lettre::message::{Body, Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
 /// Attempts per message before giving up.
@@ -113,7 +113,7 @@ impl Mailer {
         for attempt in 1..=ATTEMPTS {
             match self.send(&email).await {
                 Ok(()) => return,
-                Err(error) if attempt < ATTEMPTS => {
+                Err(error) if attempt < ATTEMPTS && !is_permanent(&error) => {
                     tracing::warn!(to = %email.to, subject = %email.subject, attempt, %error, "sending e-mail failed; retrying");
                     tokio::time::sleep(wait).await;
                     wait *= 2;
@@ -136,6 +136,14 @@ impl Mailer {
             );
             return Ok(());
         };
+        let message = self.message(email)?;
+        transport.send(message).await?;
+        tracing::info!(to = %email.to, subject = %email.subject, "e-mail sent");
+        Ok(())
+    }
+
+    /// `email` as a MIME message from the configured sender.
+    fn message(&self, email: &Email) -> anyhow::Result<Message> {
         let to = email.to.parse::<Mailbox>()?;
         let body = MultiPart::alternative_plain_html(email.text.clone(), email.html.clone());
         let body = if email.attachments.is_empty() {
@@ -144,9 +152,16 @@ impl Mailer {
             let mut mixed = MultiPart::mixed().multipart(body);
             for attachment in &email.attachments {
                 let media_type = ContentType::parse(&attachment.media_type)?;
+                // Base64 whatever the content: SMTP refuses lines over 1,000 bytes, which a
+                // report's HTML or JSON may well have.
+                let body = Body::new_with_encoding(
+                    attachment.content.clone(),
+                    ContentTransferEncoding::Base64,
+                )
+                .map_err(|_| anyhow::anyhow!("`{}` cannot be encoded", attachment.name))?;
                 mixed = mixed.singlepart(
                     lettre::message::Attachment::new(attachment.name.clone())
-                        .body(attachment.content.clone(), media_type),
+                        .body(body, media_type),
                 );
             }
             mixed
@@ -156,10 +171,16 @@ impl Mailer {
             .to(to)
             .subject(&email.subject)
             .multipart(body)?;
-        transport.send(message).await?;
-        tracing::info!(to = %email.to, subject = %email.subject, "e-mail sent");
-        Ok(())
+        Ok(message)
     }
+}
+
+/// Whether the server refused the message for good (a 5xx answer): sending it again would be
+/// refused again.
+fn is_permanent(error: &anyhow::Error) -> bool {
+    error
+        .downcast_ref::<lettre::transport::smtp::Error>()
+        .is_some_and(lettre::transport::smtp::Error::is_permanent)
 }
 
 impl std::fmt::Debug for Mailer {
@@ -168,5 +189,46 @@ impl std::fmt::Debug for Mailer {
             .field("smtp", &self.transport.is_some())
             .field("from", &self.from.to_string())
             .finish()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attachments_follow_the_body() {
+        let mailer = Mailer::new(None, "Chatter <chatter@example.com>").unwrap();
+        let attachment = |name: &str, media_type: &str, content: &str| Attachment {
+            name: name.into(),
+            media_type: media_type.into(),
+            content: content.as_bytes().to_vec(),
+        };
+        let email = Email {
+            to: "owner@example.com".into(),
+            subject: "Morning utilization: 2024-05-10".into(),
+            text: "The report is attached.".into(),
+            html: "<p>The report is attached.</p>".into(),
+            attachments: vec![
+                attachment(
+                    "utilization.csv",
+                    "text/csv",
+                    "machine,name\r\nmill-1,Mill 1\r\n",
+                ),
+                attachment("utilization.json", "application/json", "{\"a\": 1}"),
+                attachment(
+                    "utilization.html",
+                    "text/html",
+                    &"<p>Mill 1 – 63 %</p>".repeat(200),
+                ),
+            ],
+        };
+        let raw = String::from_utf8(mailer.message(&email).unwrap().formatted()).unwrap();
+        assert!(raw.contains("Content-Type: multipart/mixed"), "{raw}");
+        assert!(raw.lines().all(|line| line.len() <= 998), "{raw}");
+        for name in ["utilization.csv", "utilization.json", "utilization.html"] {
+            assert!(raw.contains(&format!("filename=\"{name}\"")), "{raw}");
+        }
     }
 }

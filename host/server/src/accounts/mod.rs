@@ -5,7 +5,7 @@
 
 mod devices;
 mod members;
-mod messages;
+pub(crate) mod messages;
 pub mod operator;
 mod privacy;
 mod sign;

@@ -262,6 +262,36 @@ pub(crate) fn routes() -> Vec<Route> {
             Org(ReadMachines),
             reports::document,
         ),
+        route(
+            M::GET,
+            "/api/v1/reports/schedules",
+            Org(ReadMachines),
+            reports::list_schedules,
+        ),
+        route(
+            M::POST,
+            "/api/v1/reports/schedules",
+            Org(RunReports),
+            reports::create_schedule,
+        ),
+        route(
+            M::GET,
+            "/api/v1/reports/schedules/{id}",
+            Org(ReadMachines),
+            reports::get_schedule,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/reports/schedules/{id}",
+            Org(RunReports),
+            reports::delete_schedule,
+        ),
+        route(
+            M::POST,
+            "/api/v1/reports/schedules/{id}/run",
+            Org(RunReports),
+            reports::run_schedule,
+        ),
     ]
 }
 

@@ -4,16 +4,20 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chatter_model::{Document, MachineId, PluginId, ReportRun, RunTrigger};
+use chatter_model::{Document, MachineId, PluginId, ReportRun, ReportSchedule, RunTrigger};
 use serde::{Deserialize, Serialize};
 
-use crate::api::data::org_zone;
+use crate::accounts::{Audit, RequestContext};
+use crate::api::data::{now, org_zone};
 use crate::app::AppState;
 use crate::auth::Tenant;
 use crate::error::ApiError;
+use crate::reports::cadence;
+use crate::reports::schedules::NewSchedule;
 use crate::reports::{ReportError, ReportKind, RunRequest};
 use crate::time;
 
@@ -271,4 +275,133 @@ pub(crate) fn document_response(document: Document, disposition: Disposition) ->
         ),
     );
     response
+}
+
+/// A schedule as the API shows it, with when it runs next.
+#[derive(Serialize)]
+pub(crate) struct ScheduleView {
+    #[serde(flatten)]
+    schedule: ReportSchedule,
+    next_run: Option<String>,
+}
+
+async fn schedule_view(
+    tenant: &Tenant,
+    schedule: ReportSchedule,
+) -> Result<ScheduleView, ApiError> {
+    let zone = org_zone(tenant).await?;
+    let next_run = cadence::next_run(&schedule.cadence, &zone.zone, now())
+        .ok()
+        .map(time::format);
+    Ok(ScheduleView { schedule, next_run })
+}
+
+fn schedule_not_found(id: &str) -> ApiError {
+    ApiError::not_found("schedule_not_found", format!("no report schedule `{id}`"))
+}
+
+/// `GET /api/v1/reports/schedules`
+pub(super) async fn list_schedules(tenant: Tenant) -> Result<impl IntoResponse, ApiError> {
+    let mut views = Vec::new();
+    for schedule in tenant.store().report_schedules().await? {
+        views.push(schedule_view(&tenant, schedule).await?);
+    }
+    Ok(Json(views))
+}
+
+/// `POST /api/v1/reports/schedules`
+pub(super) async fn create_schedule(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    context: RequestContext,
+    body: Result<Json<NewSchedule>, JsonRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Json(new) =
+        body.map_err(|rejection| ApiError::unprocessable("invalid_body", rejection.body_text()))?;
+    let schedule = app
+        .reports
+        .create_schedule(&tenant, new)
+        .await
+        .map_err(api_error)?;
+    audit(
+        &app,
+        &context,
+        &tenant,
+        "report.schedule_create",
+        &schedule.id,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(schedule_view(&tenant, schedule).await?),
+    ))
+}
+
+/// `GET /api/v1/reports/schedules/{id}`
+pub(super) async fn get_schedule(
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let schedule = tenant
+        .store()
+        .report_schedule(&id)
+        .await?
+        .ok_or_else(|| schedule_not_found(&id))?;
+    Ok(Json(schedule_view(&tenant, schedule).await?))
+}
+
+/// `DELETE /api/v1/reports/schedules/{id}`
+pub(super) async fn delete_schedule(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    context: RequestContext,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !app
+        .reports
+        .remove_schedule(&tenant, &id)
+        .await
+        .map_err(api_error)?
+    {
+        return Err(schedule_not_found(&id));
+    }
+    audit(&app, &context, &tenant, "report.schedule_delete", &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/v1/reports/schedules/{id}/run`: runs the schedule now as if it were due now
+/// (retried, archived and e-mailed) and answers with the run.
+pub(super) async fn run_schedule(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    let schedule = tenant
+        .store()
+        .report_schedule(&id)
+        .await?
+        .ok_or_else(|| schedule_not_found(&id))?;
+    let run = app
+        .reports
+        .run_schedule(&app, &schedule, now())
+        .await
+        .map_err(api_error)?;
+    Ok((StatusCode::CREATED, Json(RunView::from(run))))
+}
+
+/// Records a change of the organization's schedules in the audit log.
+pub(crate) async fn audit(
+    app: &AppState,
+    context: &RequestContext,
+    tenant: &Tenant,
+    action: &str,
+    schedule: &str,
+) -> Result<(), ApiError> {
+    let mut entry = Audit::new(action, context)
+        .org(tenant.org())
+        .detail("schedule", schedule);
+    if let Some(user) = tenant.user() {
+        entry = entry.actor(user);
+    }
+    entry.record(app).await.map_err(ApiError::internal)
 }

@@ -13,7 +13,7 @@ pub enum Permission {
     /// Connect, sync and disconnect third-party accounts (Autodesk), and link library
     /// programs to machines.
     ManageIntegrations,
-    /// Run reports now.
+    /// Run reports, and schedule them.
     RunReports,
     /// Create and revoke the organization's device tokens (edge connectors).
     ManageDeviceTokens,
@@ -65,7 +65,7 @@ impl Permission {
             Permission::ManageIntegrations => {
                 "Connect, sync and disconnect integrations (Autodesk); link programs to machines"
             }
-            Permission::RunReports => "Run reports",
+            Permission::RunReports => "Run reports and schedule them",
             Permission::ManageDeviceTokens => "Create and revoke device tokens (edge connectors)",
             Permission::ManageMembers => {
                 "Invite people, change roles up to their own, remove members"

@@ -204,6 +204,35 @@ impl OrgStore<'_> {
         self.store.report_run(self.org, id).await
     }
 
+    /// The organization's report schedules.
+    pub async fn report_schedules(&self) -> Result<Vec<chatter_model::ReportSchedule>, StoreError> {
+        self.store.report_schedules(self.org).await
+    }
+
+    /// One report schedule of the organization.
+    pub async fn report_schedule(
+        &self,
+        id: &str,
+    ) -> Result<Option<chatter_model::ReportSchedule>, StoreError> {
+        self.store.report_schedule(self.org, id).await
+    }
+
+    /// Stores a report schedule of the organization (one of another is refused).
+    pub async fn put_report_schedule(
+        &self,
+        schedule: &chatter_model::ReportSchedule,
+    ) -> Result<(), StoreError> {
+        if &schedule.org != self.org {
+            return Err(StoreError::UnknownOrganization(schedule.org.clone()));
+        }
+        self.store.put_report_schedule(schedule).await
+    }
+
+    /// Removes the organization's report schedule `id`; returns whether it was there.
+    pub async fn remove_report_schedule(&self, id: &str) -> Result<bool, StoreError> {
+        self.store.remove_report_schedule(self.org, id).await
+    }
+
     /// A document of one of the organization's report runs.
     pub async fn report_document(
         &self,

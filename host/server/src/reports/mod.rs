@@ -9,6 +9,8 @@
 
 pub mod cadence;
 pub(crate) mod data;
+mod delivery;
+pub mod schedules;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -79,22 +81,33 @@ pub struct ReportKind {
     pub parameters: BTreeMap<String, ConfigField>,
 }
 
-/// Report runs, with the compiled report plugins kept between runs.
+/// Report runs, with the compiled report plugins kept between runs, and schedules.
 pub struct Reports {
     store: Arc<dyn Store>,
     runtime: Arc<Runtime>,
     timeout: Duration,
+    retry: schedules::RetryPolicy,
+    /// Wakes the scheduler when a schedule is added or removed.
+    schedules_changed: tokio::sync::Notify,
     /// Compiled plugins by id, with the digest of the component they were compiled from.
     loaded: Mutex<HashMap<PluginId, (String, Arc<LoadedPlugin>)>>,
 }
 
 impl Reports {
-    /// Runs reports with `runtime`, each for at most `timeout`.
-    pub fn new(store: Arc<dyn Store>, runtime: Arc<Runtime>, timeout: Duration) -> Self {
+    /// Runs reports with `runtime`, each for at most `timeout`; scheduled runs that fail are
+    /// retried as `retry` says.
+    pub fn new(
+        store: Arc<dyn Store>,
+        runtime: Arc<Runtime>,
+        timeout: Duration,
+        retry: schedules::RetryPolicy,
+    ) -> Self {
         Reports {
             store,
             runtime,
             timeout,
+            retry,
+            schedules_changed: tokio::sync::Notify::new(),
             loaded: Mutex::new(HashMap::new()),
         }
     }
@@ -143,8 +156,8 @@ impl Reports {
         self.loaded.lock().ok()?.get(id).cloned()
     }
 
-    /// Runs `request` for the tenant's organization and archives the run, whether the plugin
-    /// succeeds or fails. Fails only when the request is refused before anything ran.
+    /// Runs `request` for the tenant's organization once and archives the run, whether the
+    /// plugin succeeds or fails. Fails only when the request is refused before anything ran.
     #[tracing::instrument(name = "reports.run", skip_all, fields(org = %tenant.org(), plugin = %request.plugin))]
     pub async fn run(
         &self,
@@ -152,14 +165,51 @@ impl Reports {
         tenant: &Tenant,
         request: RunRequest,
     ) -> Result<ReportRun, ReportError> {
+        self.run_with_retries(app, tenant, request, None, 1, Duration::ZERO)
+            .await
+    }
+
+    /// Runs `request` like [`Reports::run`], running the plugin again after `delay` while it
+    /// fails, `attempts` times at most; the archived run counts the attempts. `title` names
+    /// the run instead of the plugin's description.
+    pub(crate) async fn run_with_retries(
+        &self,
+        app: &AppState,
+        tenant: &Tenant,
+        request: RunRequest,
+        title: Option<String>,
+        attempts: u32,
+        delay: Duration,
+    ) -> Result<ReportRun, ReportError> {
         let plugin = self.plugin(&request.plugin).await?;
         let prepared = prepare(tenant, &plugin, &request).await?;
-        let mut run = ReportRun {
+        let mut run = self.new_run(tenant, &plugin, &prepared, &request, title)?;
+        self.store.put_report_run(&run).await?;
+        loop {
+            self.attempt(app, tenant, &plugin, prepared.clone(), &mut run)
+                .await?;
+            if !matches!(run.status, RunStatus::Failed { .. }) || run.attempts >= attempts {
+                return Ok(run);
+            }
+            tracing::info!(run = %run.id, attempt = run.attempts, "report run failed; retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    fn new_run(
+        &self,
+        tenant: &Tenant,
+        plugin: &LoadedPlugin,
+        prepared: &Prepared,
+        request: &RunRequest,
+        title: Option<String>,
+    ) -> Result<ReportRun, ReportError> {
+        Ok(ReportRun {
             id: new_run_id()?,
             org: tenant.org().clone(),
             plugin: request.plugin.clone(),
             plugin_version: plugin.manifest.version.clone(),
-            title: plugin.manifest.description.clone(),
+            title: title.unwrap_or_else(|| plugin.manifest.description.clone()),
             period: request.period,
             machines: prepared.machines.iter().map(|m| m.id.clone()).collect(),
             parameters: prepared.parameters.clone(),
@@ -170,11 +220,7 @@ impl Reports {
             status: RunStatus::Running,
             documents: Vec::new(),
             recommendations: Vec::new(),
-        };
-        self.store.put_report_run(&run).await?;
-        self.attempt(app, tenant, &plugin, prepared, &mut run)
-            .await?;
-        Ok(run)
+        })
     }
 
     /// Runs the plugin once more for `run` and records the outcome in it and the archive.
@@ -236,6 +282,7 @@ fn failed(fault: &Fault) -> RunStatus {
 }
 
 /// A request checked and resolved, ready to hand to the plugin.
+#[derive(Clone)]
 struct Prepared {
     machines: Vec<RunMachine>,
     parameters: BTreeMap<String, String>,
@@ -300,7 +347,7 @@ async fn prepare(
 
 /// The machines asked for, all of the organization's when none are; refuses any the
 /// organization does not have.
-async fn run_machines(
+pub(crate) async fn run_machines(
     tenant: &Tenant,
     asked: &[MachineId],
 ) -> Result<Vec<RunMachine>, ReportError> {
@@ -331,7 +378,7 @@ async fn run_machines(
 }
 
 /// A run id that sorts by creation: milliseconds, then randomness against collisions.
-fn new_run_id() -> Result<String, ReportError> {
+pub(crate) fn new_run_id() -> Result<String, ReportError> {
     let random = crate::auth::secret::random_hex::<4>()
         .map_err(|e| ReportError::Invalid(format!("no randomness for a run id: {e}")))?;
     Ok(format!("{:013}-{random}", now_ms()))

@@ -298,6 +298,8 @@ fn done_message(code: &str) -> Option<&'static str> {
         }
         "program_linked" => "Saved which machine the program is for.",
         "report_ran" => "The report ran.",
+        "schedule_saved" => "The schedule is saved.",
+        "schedule_deleted" => "The schedule is deleted.",
         "integration_connected" => {
             "Connected. The first sync has started; it shows here when it ends."
         }

@@ -168,6 +168,24 @@ pub(crate) fn routes() -> Vec<Route> {
         ),
         route(M::GET, "/reports/runs/{id}", read, reports::show_run),
         route(
+            M::POST,
+            "/reports/schedules",
+            Org(Permission::RunReports),
+            reports::create_schedule,
+        ),
+        route(
+            M::POST,
+            "/reports/schedules/{id}/delete",
+            Org(Permission::RunReports),
+            reports::delete_schedule,
+        ),
+        route(
+            M::POST,
+            "/reports/schedules/{id}/run",
+            Org(Permission::RunReports),
+            reports::run_schedule,
+        ),
+        route(
             M::GET,
             "/reports/runs/{id}/view/{name}",
             read,

@@ -8,18 +8,24 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum_extra::extract::Form;
-use chatter_model::{MachineId, PluginId, ReportRun, RunStatus, RunTrigger, Severity};
+use chatter_model::{
+    Cadence, MachineId, PluginId, ReportRun, RunStatus, RunTrigger, SchedulePeriod, Severity,
+    ShiftTime, UserId, Weekday,
+};
 use serde::Deserialize;
 
 use super::cookies;
 use super::dashboard::org_name;
 use super::frame::{Frame, Section};
 use super::page::{Failure, Message, When, render};
+use crate::accounts::RequestContext;
 use crate::api::data::org_zone;
+use crate::api::reports::audit;
 use crate::api::reports::{Disposition, document_response};
 use crate::app::AppState;
 use crate::auth::{Caller, Permission, Tenant};
-use crate::reports::RunRequest;
+use crate::reports::schedules::NewSchedule;
+use crate::reports::{RunRequest, cadence};
 use crate::time;
 
 /// Runs the archive page lists.
@@ -36,6 +42,74 @@ struct ReportsPage {
     from: String,
     to: String,
     runs: Vec<RunRow>,
+    schedules: Vec<ScheduleRow>,
+    members: Vec<(String, String)>,
+}
+
+struct ScheduleRow {
+    id: String,
+    name: String,
+    plugin: String,
+    cadence: String,
+    period: &'static str,
+    next_run: String,
+    recipients: usize,
+    last_run: Option<String>,
+}
+
+fn cadence_text(cadence: &Cadence) -> String {
+    match cadence {
+        Cadence::Day { at } => format!("every day at {at}"),
+        Cadence::Week { day, at } => format!("every {} at {at}", day.full_name()),
+        Cadence::Cron { expression } => format!("cron `{expression}`"),
+    }
+}
+
+fn period_name(period: SchedulePeriod) -> &'static str {
+    match period {
+        SchedulePeriod::PreviousDay => "the day before",
+        SchedulePeriod::PreviousWeek => "the week before",
+        SchedulePeriod::PreviousMonth => "the month before",
+    }
+}
+
+async fn schedule_rows(
+    tenant: &Tenant,
+    zone: &jiff::tz::TimeZone,
+) -> Result<Vec<ScheduleRow>, Failure> {
+    let schedules = tenant.store().report_schedules().await?;
+    Ok(schedules
+        .into_iter()
+        .map(|s| ScheduleRow {
+            next_run: cadence::next_run(&s.cadence, zone, crate::api::data::now())
+                .ok()
+                .and_then(|at| time::to_zoned(at, zone).ok())
+                .map_or_else(
+                    || "never".into(),
+                    |z| z.strftime("%Y-%m-%d %H:%M").to_string(),
+                ),
+            cadence: cadence_text(&s.cadence),
+            period: period_name(s.period),
+            recipients: s.recipients.len(),
+            last_run: s.last_run,
+            plugin: s.plugin.to_string(),
+            name: s.name,
+            id: s.id,
+        })
+        .collect())
+}
+
+async fn member_choices(app: &AppState, tenant: &Tenant) -> Result<Vec<(String, String)>, Failure> {
+    let mut members = Vec::new();
+    for membership in tenant.store().members().await? {
+        if let Some(user) = app.data.accounts().user(&membership.user).await? {
+            members.push((
+                user.id.to_string(),
+                format!("{} <{}>", user.name, user.email),
+            ));
+        }
+    }
+    Ok(members)
 }
 
 struct KindView {
@@ -87,7 +161,11 @@ pub(crate) async fn show(
     let runs = tenant.store().report_runs(ARCHIVE_LENGTH).await?;
     let machines = tenant.store().machines().await?;
     let today = jiff::Zoned::now().with_time_zone(zone.zone.clone()).date();
+    let schedules = schedule_rows(&tenant, &zone.zone).await?;
+    let members = member_choices(&app, &tenant).await?;
     let page = ReportsPage {
+        schedules,
+        members,
         frame,
         org_name: org_name(&tenant).await?,
         can_run: tenant.can(Permission::RunReports),
@@ -337,4 +415,150 @@ pub(crate) async fn view_document(
         .await?
         .ok_or_else(not_found)?;
     Ok(document_response(document, Disposition::Inline))
+}
+
+/// The schedule form.
+#[derive(Deserialize)]
+pub(crate) struct ScheduleForm {
+    name: String,
+    plugin: String,
+    every: String,
+    #[serde(default)]
+    at: String,
+    #[serde(default)]
+    day: String,
+    #[serde(default)]
+    expression: String,
+    period: String,
+    #[serde(default)]
+    recipient: Vec<String>,
+}
+
+impl ScheduleForm {
+    fn cadence(&self) -> Result<Cadence, String> {
+        let at = || {
+            self.at
+                .parse::<ShiftTime>()
+                .map_err(|e| format!("the time: {e}"))
+        };
+        match self.every.as_str() {
+            "day" => Ok(Cadence::Day { at: at()? }),
+            "week" => Ok(Cadence::Week {
+                day: self
+                    .day
+                    .parse::<Weekday>()
+                    .map_err(|e| format!("the day: {e}"))?,
+                at: at()?,
+            }),
+            "cron" => Ok(Cadence::Cron {
+                expression: self.expression.trim().to_owned(),
+            }),
+            other => Err(format!("`{other}` is not day, week or cron")),
+        }
+    }
+
+    fn period(&self) -> Result<SchedulePeriod, String> {
+        match self.period.as_str() {
+            "previous_day" => Ok(SchedulePeriod::PreviousDay),
+            "previous_week" => Ok(SchedulePeriod::PreviousWeek),
+            "previous_month" => Ok(SchedulePeriod::PreviousMonth),
+            other => Err(format!("`{other}` is not a period")),
+        }
+    }
+
+    fn into_new(self) -> Result<NewSchedule, String> {
+        Ok(NewSchedule {
+            cadence: self.cadence()?,
+            period: self.period()?,
+            plugin: PluginId::new(self.plugin.clone()).map_err(|e| e.to_string())?,
+            recipients: self
+                .recipient
+                .iter()
+                .map(|id| UserId::new(id.clone()).map_err(|e| e.to_string()))
+                .collect::<Result<_, _>>()?,
+            name: self.name,
+            machines: Vec::new(),
+            parameters: Default::default(),
+        })
+    }
+}
+
+/// `POST /reports/schedules`
+pub(crate) async fn create_schedule(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    context: RequestContext,
+    Form(form): Form<ScheduleForm>,
+) -> Result<Response, Failure> {
+    let new = form.into_new().map_err(|e| refused_schedule(&e))?;
+    let schedule = app
+        .reports
+        .create_schedule(&tenant, new)
+        .await
+        .map_err(|e| refused_schedule(&e.to_string()))?;
+    audit(
+        &app,
+        &context,
+        &tenant,
+        "report.schedule_create",
+        &schedule.id,
+    )
+    .await
+    .map_err(|_| Failure::internal("recording the schedule in the audit log failed"))?;
+    Ok(cookies::done("/reports", "schedule_saved"))
+}
+
+/// `POST /reports/schedules/{id}/delete`
+pub(crate) async fn delete_schedule(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    context: RequestContext,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let removed = app
+        .reports
+        .remove_schedule(&tenant, &id)
+        .await
+        .map_err(Failure::internal)?;
+    if !removed {
+        return Err(not_found());
+    }
+    audit(&app, &context, &tenant, "report.schedule_delete", &id)
+        .await
+        .map_err(|_| Failure::internal("recording the deletion in the audit log failed"))?;
+    Ok(cookies::done("/reports", "schedule_deleted"))
+}
+
+/// `POST /reports/schedules/{id}/run`: runs it now, then shows the run.
+pub(crate) async fn run_schedule(
+    State(app): State<AppState>,
+    tenant: Tenant,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let schedule = tenant
+        .store()
+        .report_schedule(&id)
+        .await?
+        .ok_or_else(not_found)?;
+    let run = app
+        .reports
+        .run_schedule(&app, &schedule, crate::api::data::now())
+        .await
+        .map_err(|e| refused(&e.to_string()))?;
+    Ok(cookies::done(
+        &format!("/reports/runs/{}", run.id),
+        "report_ran",
+    ))
+}
+
+fn refused_schedule(text: &str) -> Failure {
+    Failure::answer(
+        Message::new(
+            "schedule-refused",
+            "The schedule was not saved",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .text(text)
+        .link("/reports", "Back to reports"),
+    )
 }

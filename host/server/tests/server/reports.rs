@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use crate::common::{self, ShopSetup, get, send};
 use chatter_model::{OrgId, Role};
+use chatter_store::Accounts as _;
+use chatter_testkit::{MailServer, skip};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -323,4 +325,295 @@ async fn the_run_page_shows_advice_and_frames_the_html_sandboxed() {
     let html = framed.text().await.unwrap();
     assert!(html.contains("<svg"), "a timeline per machine");
     assert!(!html.contains("<script"), "no scripts");
+}
+
+/// A shop that e-mails through `mail`, with a second member (an admin) besides the owner and
+/// a viewer; returns the shop and the user ids of owner, admin and viewer.
+async fn mailing_shop(mail: &MailServer) -> (common::Shop, [String; 3]) {
+    let shop = common::serve(ShopSetup {
+        simulated: 2,
+        plugins: &["hostile-report", "utilization"],
+        smtp_url: Some(mail.url()),
+        report_retry_delay_s: Some(0),
+        ..ShopSetup::default()
+    })
+    .await;
+    let acme = OrgId::new("acme").unwrap();
+    let owner = shop
+        .store
+        .user_by_email(common::OWNER_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut ids = vec![owner.id.to_string()];
+    for (email, role) in [
+        ("planner@acme.example", Role::Admin),
+        ("viewer@acme.example", Role::Viewer),
+    ] {
+        let user = chatter_server::accounts::operator::add_user(
+            shop.store.as_ref(),
+            email,
+            email,
+            "member password 1",
+            &acme,
+            role,
+        )
+        .await
+        .unwrap();
+        ids.push(user.id.to_string());
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    (shop, ids.try_into().unwrap())
+}
+
+async fn create_schedule(base: &str, body: Value) -> (u16, Value) {
+    send(
+        Method::POST,
+        &format!("{base}/api/v1/reports/schedules"),
+        Some(&body),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_scheduled_report_arrives_by_e_mail_with_its_documents() {
+    if !skip::available("the scheduled report e-mail test", MailServer::is_available) {
+        return;
+    }
+    let mail = MailServer::start().unwrap();
+    let (shop, [owner, planner, _viewer]) = mailing_shop(&mail).await;
+    let base = &shop.base;
+    let (status, schedule) = create_schedule(
+        base,
+        json!({
+            "name": "Morning utilization",
+            "plugin": "utilization",
+            "cadence": { "every": "day", "at": "06:30" },
+            "period": "previous_day",
+            "recipients": [owner, planner],
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{schedule}");
+    assert!(
+        schedule["next_run"]
+            .as_str()
+            .unwrap()
+            .ends_with("06:30:00Z"),
+        "{schedule}"
+    );
+    let id = schedule["id"].as_str().unwrap();
+
+    let (status, run) = send(
+        Method::POST,
+        &format!("{base}/api/v1/reports/schedules/{id}/run"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(run["status"]["state"], "succeeded", "{run}");
+    assert_eq!(run["title"], "Morning utilization");
+    assert_eq!(
+        run["trigger"],
+        json!({ "kind": "schedule", "schedule": id })
+    );
+    let run_id = run["id"].as_str().unwrap();
+    let yesterday = (jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date())
+    .yesterday()
+    .unwrap()
+    .to_string();
+    assert!(
+        run["from"].as_str().unwrap().starts_with(&yesterday),
+        "{run}"
+    );
+
+    let csv = common::get_text(&format!(
+        "{base}/api/v1/reports/runs/{run_id}/documents/utilization.csv"
+    ))
+    .await;
+    for recipient in [common::OWNER_EMAIL, "planner@acme.example"] {
+        let message = mail
+            .wait_for(|m| m.to == [recipient], Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(message.subject, format!("Morning utilization: {yesterday}"));
+        assert!(
+            message.text.contains(&format!("/reports/runs/{run_id}")),
+            "{}",
+            message.text
+        );
+        let attached: Vec<(&str, &str)> = message
+            .attachments
+            .iter()
+            .map(|(name, media, _)| (name.as_str(), media.as_str()))
+            .collect();
+        assert_eq!(
+            attached,
+            [
+                ("utilization.csv", "text/csv"),
+                ("utilization.json", "application/json"),
+                ("utilization.html", "text/html"),
+            ]
+        );
+        assert_eq!(message.attachments[0].2, csv.as_bytes(), "the archived CSV");
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(
+        mail.messages()
+            .iter()
+            .all(|m| m.to != ["viewer@acme.example"]),
+        "only the recipients"
+    );
+    let (_, schedule) = get(&format!("{base}/api/v1/reports/schedules/{id}")).await;
+    assert_eq!(schedule["last_run"], run_id);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_schedule_is_retried_then_archived_and_mailed_as_failed() {
+    if !skip::available("the failing schedule test", MailServer::is_available) {
+        return;
+    }
+    let mail = MailServer::start().unwrap();
+    let (shop, [owner, ..]) = mailing_shop(&mail).await;
+    let base = &shop.base;
+    let (status, schedule) = create_schedule(
+        base,
+        json!({
+            "name": "Fragile report",
+            "plugin": "hostile-report",
+            "parameters": { "behaviour": "fail-after-output" },
+            "cadence": { "every": "week", "day": "mon", "at": "07:00" },
+            "period": "previous_week",
+            "recipients": [owner],
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{schedule}");
+    let id = schedule["id"].as_str().unwrap();
+    let (status, run) = send(
+        Method::POST,
+        &format!("{base}/api/v1/reports/schedules/{id}/run"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{run}");
+    assert_eq!(run["status"]["state"], "failed", "{run}");
+    assert_eq!(run["attempts"], 3, "retried: {run}");
+    assert_eq!(run["documents"][0]["name"], "summary.csv", "kept: {run}");
+    let message = mail
+        .wait_for(|m| m.to == [common::OWNER_EMAIL], Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert!(
+        message.subject.starts_with("Fragile report failed: "),
+        "{}",
+        message.subject
+    );
+    assert!(
+        message.text.contains("did not finish after 3 attempts"),
+        "{}",
+        message.text
+    );
+    assert_eq!(message.attachments.len(), 1, "what it made is attached");
+    let page = common::get_text(&format!("{base}/reports")).await;
+    assert!(page.contains("data-status=\"failed\""), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn schedules_are_checked_before_they_are_saved() {
+    let shop = shop().await;
+    let base = &shop.base;
+    let good = json!({
+        "name": "Nightly",
+        "plugin": "utilization",
+        "cadence": { "every": "day", "at": "06:30" },
+        "period": "previous_day",
+    });
+    let with = |key: &str, value: Value| {
+        let mut body = good.clone();
+        body[key] = value;
+        body
+    };
+    let cases = [
+        (with("name", json!("  ")), "1 to 100 characters"),
+        (
+            with("plugin", json!("simulator")),
+            "no report `simulator` is installed",
+        ),
+        (
+            with(
+                "cadence",
+                json!({ "every": "cron", "expression": "0 25 * * *" }),
+            ),
+            "cron field hour `25`: 25 is outside 0–23",
+        ),
+        (
+            with(
+                "cadence",
+                json!({ "every": "cron", "expression": "0 0 31 2 *" }),
+            ),
+            "never runs",
+        ),
+        (
+            with("recipients", json!(["someone-else"])),
+            "`someone-else` is not a member",
+        ),
+        (
+            with("machines", json!(["umbrella-mill"])),
+            "no machine `umbrella-mill`",
+        ),
+        (
+            with("parameters", json!({ "long-idle-min": "soon" })),
+            "is not a valid integer",
+        ),
+        (
+            with("cadence", json!({ "every": "day", "at": "25:00" })),
+            "25:00",
+        ),
+    ];
+    for (body, want) in cases {
+        let (status, answer) = create_schedule(base, body.clone()).await;
+        assert_eq!(status, 422, "{body}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(want), "{body}: {message}");
+    }
+    let (_, schedules) = get(&format!("{base}/api/v1/reports/schedules")).await;
+    assert_eq!(schedules, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_schedule_runs_by_itself_when_it_is_due() {
+    let shop = shop().await;
+    let base = &shop.base;
+    let (status, schedule) = create_schedule(
+        base,
+        json!({
+            "name": "Every minute",
+            "plugin": "hostile-report",
+            "cadence": { "every": "cron", "expression": "* * * * *" },
+            "period": "previous_day",
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{schedule}");
+    let id = schedule["id"].as_str().unwrap().to_owned();
+    let runs = common::wait_for(
+        &format!("{base}/api/v1/reports/runs"),
+        Duration::from_secs(90),
+        |runs| {
+            runs.as_array()
+                .is_some_and(|runs| runs.iter().any(|r| r["trigger"]["schedule"] == id.as_str()))
+        },
+    )
+    .await;
+    let run = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["trigger"]["schedule"] == id.as_str())
+        .unwrap_or_else(|| panic!("no scheduled run within 90 s: {runs}"));
+    assert_eq!(run["status"]["state"], "succeeded", "{run}");
+    assert_eq!(run["title"], "Every minute");
 }

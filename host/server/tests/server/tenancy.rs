@@ -33,6 +33,7 @@ struct Other {
     library_entry: String,
     report_run: String,
     report_document: String,
+    report_schedule: String,
     /// Text that must never appear in an answer to `acme`'s callers.
     secrets: Vec<String>,
 }
@@ -268,6 +269,33 @@ fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
         (Method::POST, "/reports/run", plain(Form)),
         (Method::GET, "/reports/runs/{id}", plain(None)),
         (Method::GET, "/reports/runs/{id}/view/{name}", plain(None)),
+        (Method::GET, "/api/v1/reports/schedules", plain(None)),
+        (
+            Method::POST,
+            "/api/v1/reports/schedules",
+            plain(json(serde_json::json!({
+                "name": "Intruder",
+                "plugin": "utilization",
+                "cadence": { "every": "day", "at": "06:00" },
+                "period": "previous_day",
+                "machines": [other.machine.as_str()],
+                "recipients": [other.member.as_str()],
+            }))),
+        ),
+        (Method::GET, "/api/v1/reports/schedules/{id}", plain(None)),
+        (
+            Method::DELETE,
+            "/api/v1/reports/schedules/{id}",
+            plain(None),
+        ),
+        (
+            Method::POST,
+            "/api/v1/reports/schedules/{id}/run",
+            plain(None),
+        ),
+        (Method::POST, "/reports/schedules", plain(Form)),
+        (Method::POST, "/reports/schedules/{id}/delete", plain(Form)),
+        (Method::POST, "/reports/schedules/{id}/run", plain(Form)),
     ];
     list.into_iter()
         .map(|(method, path, case)| ((method.to_string(), path), case))
@@ -281,7 +309,9 @@ fn foreign_path(route: &RouteSpec, other: &Other) -> Option<String> {
     if !route.path.contains('{') || route.path.contains("{plugin}") {
         return None;
     }
-    let id = if route.path.contains("/runs/") {
+    let id = if route.path.contains("/schedules/") {
+        other.report_schedule.clone()
+    } else if route.path.contains("/runs/") {
         other.report_run.clone()
     } else if route.path.contains("/connections/") {
         other.connection.clone()
@@ -613,7 +643,10 @@ async fn other_organization(store: &SledStore) -> Other {
         .put_report_document(&org, &run.id, &document)
         .await
         .unwrap();
+    let schedule = umbrella_schedule(&org, &member.id);
+    store.put_report_schedule(&schedule).await.unwrap();
     Other {
+        report_schedule: schedule.id.clone(),
         report_run: run.id.clone(),
         report_document: document.name.clone(),
         connection: connection.id,
@@ -631,6 +664,8 @@ async fn other_organization(store: &SledStore) -> Other {
             "umbrella-secret-report".into(),
             "UMBRELLA REPORT CONTENT".into(),
             "Umbrella advice".into(),
+            schedule.id.clone(),
+            "Umbrella weekly digest".into(),
             org.to_string(),
             "Umbrella Works".into(),
             "Umbrella vault mill".into(),
@@ -652,6 +687,26 @@ async fn other_organization(store: &SledStore) -> Other {
         device_token: device.public_id,
         api_token: api.public_id,
         invitation: invitation.public_id,
+    }
+}
+
+/// The other organization's report schedule.
+fn umbrella_schedule(org: &OrgId, member: &UserId) -> chatter_model::ReportSchedule {
+    chatter_model::ReportSchedule {
+        id: "0000000000002-feedfeed".into(),
+        org: org.clone(),
+        name: "Umbrella weekly digest".into(),
+        plugin: PluginId::new("utilization").unwrap(),
+        parameters: BTreeMap::new(),
+        machines: Vec::new(),
+        cadence: chatter_model::Cadence::Cron {
+            expression: "0 0 1 1 *".into(),
+        },
+        period: chatter_model::SchedulePeriod::PreviousWeek,
+        recipients: vec![member.clone()],
+        created_by: member.clone(),
+        created_ms: 1,
+        last_run: None,
     }
 }
 
@@ -825,4 +880,6 @@ async fn still_intact(store: &SledStore, other: &Other) {
     assert_eq!(entry.machine.as_ref(), Some(&other.machine));
     let runs = store.report_runs(&other.org, 10).await.unwrap();
     assert_eq!(runs, [umbrella_report_run(&other.org, &other.machine)]);
+    let schedules = store.report_schedules(&other.org).await.unwrap();
+    assert_eq!(schedules, [umbrella_schedule(&other.org, &other.member)]);
 }

@@ -82,6 +82,8 @@ pub struct ShopSetup {
     pub providers: BTreeMap<String, chatter_server::config::ProviderSection>,
     /// The vault's key files.
     pub vault: chatter_server::config::KeySources,
+    /// Seconds between retries of a failed scheduled report, if not the default.
+    pub report_retry_delay_s: Option<u64>,
 }
 
 /// Serves `machines` simulated machines.
@@ -126,6 +128,9 @@ pub async fn serve(setup: ShopSetup) -> Shop {
         config.ingest.burst_per_token = burst;
     }
     config.email.smtp_url = setup.smtp_url.clone();
+    if let Some(delay) = setup.report_retry_delay_s {
+        config.reports.retry_delay_s = delay;
+    }
     config.providers = setup.providers;
     config.vault = setup.vault;
     // Recorded machine data is years old: keep it.
