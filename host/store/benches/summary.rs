@@ -3,9 +3,8 @@
 //! (the baseline, measured in the same run on the same data). Then the store is grown to three
 //! months to show how both grow with the data held and the range asked.
 //!
-//! The data is a realistic shop: each machine changes state every 30 s to 20 min (running most
-//! of the time, some idle, paused, setup, alarm and offline), with a cycle and a part for every
-//! running stretch and an alarm for every alarm stretch.
+//! The data is a realistic shop (`chatter_testkit::sample`): each machine changes state every
+//! 30 s to 20 min, with cycles, parts and alarms.
 //!
 //! `cargo bench -p chatter-store --bench summary`
 
@@ -13,11 +12,9 @@
 
 use std::time::{Duration, Instant};
 
-use chatter_model::{
-    Alarm, ConditionLevel, Cycle, CycleEnd, Interval, Machine, MachineId, MachineStatus, OrgId,
-    Organization, PartCount, PluginId, Totals,
-};
+use chatter_model::{Machine, MachineId, OrgId, Organization, PluginId, Totals};
 use chatter_store::{DerivedRecords, SledStore, Store};
+use chatter_testkit::sample::{Random, machine_day};
 
 const MACHINES: usize = 100;
 const MINUTE: i64 = 60_000_000_000;
@@ -26,89 +23,6 @@ const DAY: i64 = 24 * HOUR;
 /// 2026-11-29T00:00:00Z, the end of the data.
 const END: i64 = 20_421 * DAY;
 const RUNS: usize = 9;
-
-/// A small deterministic generator, so that every run stores the same shop.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        self.0 >> 33
-    }
-
-    /// Uniform in `[low, high)`: `next` has 31 bits.
-    fn between(&mut self, low: i64, high: i64) -> i64 {
-        let span = (high - low) as u128;
-        low + ((u128::from(self.next()) * span) >> 31) as i64
-    }
-}
-
-/// One machine-day of derived records.
-#[derive(Default)]
-struct Day {
-    intervals: Vec<Interval>,
-    parts: Vec<PartCount>,
-    cycles: Vec<Cycle>,
-    alarms: Vec<Alarm>,
-}
-
-fn status(random: &mut Random) -> MachineStatus {
-    match random.next() % 100 {
-        0..55 => MachineStatus::Running,
-        55..75 => MachineStatus::Idle,
-        75..83 => MachineStatus::Paused,
-        83..90 => MachineStatus::Setup,
-        90..93 => MachineStatus::Alarm,
-        _ => MachineStatus::Offline,
-    }
-}
-
-fn day(random: &mut Random, start: i64, counter: &mut u64) -> Day {
-    let mut records = Day::default();
-    let mut t = start;
-    while t < start + DAY {
-        let end = (t + random.between(MINUTE / 2, 20 * MINUTE)).min(start + DAY);
-        let status = status(random);
-        records.intervals.push(Interval {
-            status,
-            start: t,
-            end,
-        });
-        match status {
-            MachineStatus::Running => {
-                *counter += 1;
-                records.cycles.push(Cycle {
-                    start: t,
-                    end,
-                    ended: CycleEnd::Completed,
-                    program: Some("O1234".into()),
-                    active: end - t,
-                    parts: 1,
-                });
-                records.parts.push(PartCount {
-                    at: end,
-                    parts: 1,
-                    counter: *counter,
-                    program: Some("O1234".into()),
-                });
-            }
-            MachineStatus::Alarm => records.alarms.push(Alarm {
-                data_item: "system".into(),
-                native_code: Some("1010".into()),
-                level: ConditionLevel::Fault,
-                text: Some("SPINDLE OVERLOAD".into()),
-                start: t,
-                end: Some(end),
-            }),
-            _ => {}
-        }
-        t = end;
-    }
-    records
-}
 
 fn machine(org: &OrgId, n: usize) -> Machine {
     Machine {
@@ -135,10 +49,10 @@ async fn fill(store: &SledStore, org: &OrgId, from_day: i64, until_day: i64) -> 
     let mut intervals = 0;
     for n in 0..MACHINES {
         let id = machine(org, n).id;
-        let mut random = Random(n as u64 * 7_919 + from_day as u64);
+        let mut random = Random::new(n as u64 * 7_919 + from_day as u64);
         let mut counter = from_day as u64 * 1_000;
         for d in from_day..until_day {
-            let records = day(&mut random, END - (TOTAL_DAYS - d) * DAY, &mut counter);
+            let records = machine_day(&mut random, END - (TOTAL_DAYS - d) * DAY, &mut counter);
             intervals += records.intervals.len();
             let derived = DerivedRecords {
                 intervals: &records.intervals,

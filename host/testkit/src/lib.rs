@@ -2,8 +2,9 @@
 //! it receives ([`smtp::MailServer`]), a headless Chromium driven over WebDriver
 //! ([`browser::Browser`]), an OpenID Connect provider standing in for Autodesk's sign-in
 //! ([`oidc::OidcServer`]), a stand-in for Autodesk's Data Management API and its signed
-//! downloads ([`autodesk::DataManagementServer`]), and the policy for a test whose program is
-//! not installed ([`skip::available`]).
+//! downloads ([`autodesk::DataManagementServer`]), the policy for a test whose program is
+//! not installed ([`skip::available`]), and a realistic shop's derived data for benchmarks
+//! ([`sample`]).
 //!
 //! The programs come from the machine: Python's `aiosmtpd` (PyPI), Debian's `chromium` and
 //! `chromium-driver`, and Node.js with npm (the provider's npm packages are installed into the
@@ -13,6 +14,7 @@
 pub mod autodesk;
 pub mod browser;
 pub mod oidc;
+pub mod sample;
 pub mod skip;
 pub mod smtp;
 
