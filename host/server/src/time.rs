@@ -23,7 +23,7 @@ pub fn parse(text: &str) -> Result<Timestamp, String> {
         .trim()
         .parse()
         .map_err(|e| format!("`{text}` is not an RFC 3339 time with an offset: {e}"))?;
-    i64::try_from(instant.as_nanosecond()).map_err(|_| format!("`{text}` is out of range"))
+    i64::try_from(instant.as_nanosecond()).map_err(|_| out_of_range(text))
 }
 
 /// Parses a range bound: an RFC 3339 time, or a date (`2016-05-10`), meaning midnight in `zone`.
@@ -35,9 +35,13 @@ pub fn parse_bound(text: &str, zone: &TimeZone) -> Result<Timestamp, String> {
         let midnight = date
             .to_zoned(zone.clone())
             .map_err(|e| format!("`{text}`: {e}"))?;
-        return nanos(&midnight);
+        return nanos(&midnight).map_err(|_| out_of_range(text));
     }
     parse(text)
+}
+
+fn out_of_range(text: &str) -> String {
+    format!("`{text}` is out of range: times go from 1677 to 2262")
 }
 
 /// The organization's time zone by its IANA name; UTC if the name is unknown (logged).

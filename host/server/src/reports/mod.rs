@@ -209,8 +209,8 @@ impl Reports {
             org: tenant.org().clone(),
             plugin: request.plugin.clone(),
             plugin_version: plugin.manifest.version.clone(),
-            title: title.unwrap_or_else(|| plugin.manifest.description.clone()),
-            period: request.period,
+            title: title.unwrap_or_else(|| format!("{} report", plugin.manifest.id)),
+            period: prepared.request.period,
             machines: prepared.machines.iter().map(|m| m.id.clone()).collect(),
             parameters: prepared.parameters.clone(),
             trigger: request.trigger.clone(),
@@ -300,6 +300,13 @@ async fn prepare(
             "the period must end after it starts".into(),
         ));
     }
+    // Nothing has happened after now: a period running into the future ends now, so the time
+    // to come counts neither as scheduled nor as missing data.
+    let now = crate::api::data::now();
+    if from >= now {
+        return Err(ReportError::Invalid("the period has not begun yet".into()));
+    }
+    let to = to.min(now);
     if to - from > MAX_PERIOD_DAYS * DAY {
         return Err(ReportError::Invalid(format!(
             "a report covers at most {MAX_PERIOD_DAYS} days"

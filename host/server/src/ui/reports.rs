@@ -312,7 +312,6 @@ struct RunPage {
 
 struct RecommendationView {
     severity: &'static str,
-    machine: Option<String>,
     text: String,
     evidence: Vec<(String, String)>,
 }
@@ -381,7 +380,6 @@ pub(crate) async fn show_run(
                     Severity::Warning => "warning",
                     Severity::Critical => "critical",
                 },
-                machine: r.machine.map(|m| m.to_string()),
                 text: r.text,
                 evidence: r.evidence.into_iter().map(|e| (e.label, e.value)).collect(),
             })

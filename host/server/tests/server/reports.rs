@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::common::{self, ShopSetup, get, send};
 use chatter_model::{OrgId, Role};
-use chatter_store::Accounts as _;
+use chatter_store::{Accounts as _, Store as _};
 use chatter_testkit::{MailServer, skip};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -186,6 +186,16 @@ async fn refused_requests_run_nothing() {
             json!({ "plugin": "hostile-report", "from": "2020-01-01", "to": "2022-01-01" }),
             422,
             "at most 400 days",
+        ),
+        (
+            json!({ "plugin": "hostile-report", "from": "2200-01-01", "to": "2200-01-02" }),
+            422,
+            "the period has not begun yet",
+        ),
+        (
+            json!({ "plugin": "hostile-report", "from": "2999-01-01", "to": "2999-01-02" }),
+            400,
+            "`2999-01-01` is out of range",
         ),
         (
             json!({ "plugin": "hostile-report", "from": from, "to": to, "machines": ["umbrella-mill"] }),
@@ -603,8 +613,11 @@ async fn a_schedule_runs_by_itself_when_it_is_due() {
         &format!("{base}/api/v1/reports/runs"),
         Duration::from_secs(90),
         |runs| {
-            runs.as_array()
-                .is_some_and(|runs| runs.iter().any(|r| r["trigger"]["schedule"] == id.as_str()))
+            runs.as_array().is_some_and(|runs| {
+                runs.iter().any(|r| {
+                    r["trigger"]["schedule"] == id.as_str() && r["status"]["state"] != "running"
+                })
+            })
         },
     )
     .await;
@@ -616,4 +629,120 @@ async fn a_schedule_runs_by_itself_when_it_is_due() {
         .unwrap_or_else(|| panic!("no scheduled run within 90 s: {runs}"));
     assert_eq!(run["status"]["state"], "succeeded", "{run}");
     assert_eq!(run["title"], "Every minute");
+}
+
+/// Stores `days` days of a realistic shop (`chatter_testkit::sample`) for three machines fed by
+/// an edge, ending at today's midnight (UTC), and a two-shift schedule.
+async fn realistic_history(shop: &common::Shop, days: i64) {
+    use chatter_testkit::sample::{DAY, Random, machine_day};
+    let acme = OrgId::new("acme").unwrap();
+    let midnight = chatter_model::now_ms() * 1_000_000 / DAY * DAY;
+    for (n, name) in ["Mill 1", "Lathe 2", "5-axis 3"].into_iter().enumerate() {
+        let id = chatter_model::MachineId::new(format!("cell-{}", n + 1)).unwrap();
+        let machine = chatter_model::Machine {
+            org: acme.clone(),
+            id: id.clone(),
+            name: name.to_owned(),
+            driver: chatter_model::PluginId::new("simulator").unwrap(),
+            config: Default::default(),
+            endpoints: Vec::new(),
+            poll_interval_ms: 1_000,
+            enabled: false,
+            feed: chatter_model::Feed::Edge,
+            signals: Default::default(),
+            group: None,
+            daily_part_goal: None,
+        };
+        shop.store.put_machine(&machine).await.unwrap();
+        let mut random = Random::new(n as u64 + 11);
+        let mut counter = 0;
+        for d in (1..=days).rev() {
+            let records = machine_day(&mut random, midnight - d * DAY, &mut counter);
+            let derived = chatter_store::DerivedRecords {
+                intervals: &records.intervals,
+                parts: &records.parts,
+                cycles: &records.cycles,
+                alarms: &records.alarms,
+                snapshot: b"{}",
+            };
+            shop.store.put_derived(&acme, &id, derived).await.unwrap();
+        }
+    }
+    let shifts = json!({ "shifts": [
+        { "name": "First", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "06:00", "end": "14:00" },
+        { "name": "Second", "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"], "start": "14:00", "end": "22:00" },
+    ]});
+    let (status, answer) = send(
+        Method::PUT,
+        &format!("{}/api/v1/shifts", shop.base),
+        Some(&shifts),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_html_report_renders_in_chromium() {
+    if !skip::available(
+        "the report screenshot",
+        chatter_testkit::Browser::is_available,
+    ) {
+        return;
+    }
+    let shop = common::serve(ShopSetup {
+        plugins: &["utilization"],
+        ..ShopSetup::default()
+    })
+    .await;
+    realistic_history(&shop, 3).await;
+    let browser = chatter_testkit::Browser::start().await.unwrap();
+    browser.set_window_size(1280, 1600).await.unwrap();
+    browser
+        .sign_in(&shop.base, common::OWNER_EMAIL, common::OWNER_PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .goto(&format!("{}/reports", shop.base))
+        .await
+        .unwrap();
+    // The form's period is yesterday and today: yesterday has a full day of history.
+    browser
+        .click("form[data-report=utilization] [data-test=run-report]")
+        .await
+        .unwrap();
+    let status = browser
+        .wait_for("#run-status", Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(status.text().await.unwrap(), "succeeded");
+    let advice = browser.text("#recommendations").await.unwrap();
+    assert!(
+        advice.contains("Second") || advice.contains("First"),
+        "{advice}"
+    );
+    browser.screenshot("report-run").await.unwrap();
+
+    let frame = browser
+        .wait_for("#report-frame", Duration::from_secs(5))
+        .await
+        .unwrap();
+    let src = frame.attr("src").await.unwrap().unwrap();
+    browser.goto(&format!("{}{src}", shop.base)).await.unwrap();
+    let heading = browser
+        .wait_for("h1", Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert!(!heading.text().await.unwrap().is_empty());
+    let page = browser.client().source().await.unwrap();
+    let charts = page.matches("<svg").count();
+    assert!(charts >= 3, "a timeline per machine: {charts}");
+    for name in ["Mill 1", "Lathe 2", "5-axis 3", "First", "Second"] {
+        assert!(page.contains(name), "{name} in the report");
+    }
+    let saved = browser.screenshot("report-utilization").await.unwrap();
+    assert!(
+        std::fs::metadata(saved).unwrap().len() > 10_000,
+        "a real picture"
+    );
+    browser.close().await.unwrap();
 }
