@@ -746,3 +746,94 @@ async fn the_html_report_renders_in_chromium() {
     );
     browser.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oee_and_downtime_run_over_a_realistic_shop() {
+    let shop = common::serve(ShopSetup {
+        plugins: &["oee", "downtime"],
+        ..ShopSetup::default()
+    })
+    .await;
+    realistic_history(&shop, 2).await;
+    let midnight = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .start_of_day()
+        .unwrap();
+    let from = midnight.yesterday().unwrap().timestamp().to_string();
+    let to = midnight.timestamp().to_string();
+    let machines = json!(["cell-1", "cell-2", "cell-3"]);
+
+    let (status, oee) = run(
+        &shop.base,
+        json!({
+            "plugin": "oee",
+            "from": from,
+            "to": to,
+            "machines": machines,
+            "parameters": { "ideal-cycle-s": "O1234=420", "scrap": "cell-1=2, cell-2=0" },
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{oee}");
+    assert_eq!(oee["status"]["state"], "succeeded", "{oee}");
+    let csv = common::get_text(&format!(
+        "{}/api/v1/reports/runs/{}/documents/oee.csv",
+        shop.base,
+        oee["id"].as_str().unwrap()
+    ))
+    .await;
+    let all_row = |machine: &str| {
+        csv.lines()
+            .find(|line| line.starts_with(&format!("{machine},")) && line.contains(",all,"))
+            .unwrap_or_else(|| panic!("no `all` row of {machine} in {csv}"))
+            .to_owned()
+    };
+    // Scrap was recorded for cell-1 and cell-2 only: cell-3's quality and OEE are unknown.
+    assert!(all_row("cell-3").contains("scrap not recorded"), "{csv}");
+    assert!(!all_row("cell-1").contains("scrap not recorded"), "{csv}");
+
+    let (status, bad) = run(
+        &shop.base,
+        json!({
+            "plugin": "oee",
+            "from": from,
+            "to": to,
+            "parameters": { "ideal-cycle-s": "O1234=abc" },
+        }),
+    )
+    .await;
+    assert_eq!(status, 201, "{bad}");
+    assert_eq!(bad["status"]["kind"], "plugin_error", "{bad}");
+    assert!(
+        bad["status"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("O1234=abc"),
+        "{bad}"
+    );
+
+    let (status, downtime) = run(
+        &shop.base,
+        json!({ "plugin": "downtime", "from": from, "to": to, "machines": machines }),
+    )
+    .await;
+    assert_eq!(status, 201, "{downtime}");
+    assert_eq!(downtime["status"]["state"], "succeeded", "{downtime}");
+    let names: Vec<&str> = downtime["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"downtime.csv") && names.contains(&"downtime.html"),
+        "{names:?}"
+    );
+    let alarms = common::get_text(&format!(
+        "{}/api/v1/reports/runs/{}/documents/downtime-alarms.csv",
+        shop.base,
+        downtime["id"].as_str().unwrap()
+    ))
+    .await;
+    assert!(alarms.contains("1010"), "the sample shop's alarm: {alarms}");
+}
