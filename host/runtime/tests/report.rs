@@ -186,6 +186,21 @@ async fn run(
         .await
 }
 
+/// Runs the hostile report with `behaviour` over both machines of a fresh shop.
+async fn run_behaviour(behaviour: &str, timeout: Duration) -> (ReportOutcome, Arc<Shop>) {
+    let runtime = common::runtime();
+    let plugin = common::load(&runtime, "hostile-report");
+    let shop = Shop::new();
+    let outcome = run(
+        &runtime,
+        &plugin,
+        context(&plugin, &shop, behaviour),
+        timeout,
+    )
+    .await;
+    (outcome, shop)
+}
+
 fn document<'a>(outcome: &'a ReportOutcome, name: &str) -> &'a str {
     let document = outcome
         .product
@@ -198,16 +213,7 @@ fn document<'a>(outcome: &'a ReportOutcome, name: &str) -> &'a str {
 
 #[tokio::test]
 async fn a_report_reads_its_machines_in_batches_and_hands_over_documents_and_advice() {
-    let runtime = common::runtime();
-    let plugin = common::load(&runtime, "hostile-report");
-    let shop = Shop::new();
-    let outcome = run(
-        &runtime,
-        &plugin,
-        context(&plugin, &shop, "well-behaved"),
-        Duration::from_secs(10),
-    )
-    .await;
+    let (outcome, shop) = run_behaviour("well-behaved", Duration::from_secs(10)).await;
     outcome.result.as_ref().unwrap();
     assert_eq!(
         document(&outcome, "summary.csv"),
@@ -228,16 +234,7 @@ async fn a_report_reads_its_machines_in_batches_and_hands_over_documents_and_adv
 
 #[tokio::test]
 async fn a_report_cannot_read_a_machine_outside_its_run() {
-    let runtime = common::runtime();
-    let plugin = common::load(&runtime, "hostile-report");
-    let shop = Shop::new();
-    let outcome = run(
-        &runtime,
-        &plugin,
-        context(&plugin, &shop, "foreign-machine"),
-        Duration::from_secs(10),
-    )
-    .await;
+    let (outcome, shop) = run_behaviour("foreign-machine", Duration::from_secs(10)).await;
     let Err(Fault::Plugin { code, message }) = &outcome.result else {
         panic!("refused: {:?}", outcome.result);
     };
@@ -270,16 +267,7 @@ async fn machine_data_needs_its_grant() {
 
 #[tokio::test]
 async fn a_looping_report_is_stopped_at_its_deadline_and_keeps_its_output() {
-    let runtime = common::runtime();
-    let plugin = common::load(&runtime, "hostile-report");
-    let shop = Shop::new();
-    let outcome = run(
-        &runtime,
-        &plugin,
-        context(&plugin, &shop, "infinite-loop"),
-        Duration::from_millis(300),
-    )
-    .await;
+    let (outcome, _) = run_behaviour("infinite-loop", Duration::from_millis(300)).await;
     assert!(
         matches!(outcome.result, Err(Fault::Deadline { .. })),
         "{:?}",
@@ -290,16 +278,7 @@ async fn a_looping_report_is_stopped_at_its_deadline_and_keeps_its_output() {
 
 #[tokio::test]
 async fn a_report_exhausting_memory_is_stopped_and_keeps_its_output() {
-    let runtime = common::runtime();
-    let plugin = common::load(&runtime, "hostile-report");
-    let shop = Shop::new();
-    let outcome = run(
-        &runtime,
-        &plugin,
-        context(&plugin, &shop, "memory-bomb"),
-        Duration::from_secs(10),
-    )
-    .await;
+    let (outcome, _) = run_behaviour("memory-bomb", Duration::from_secs(10)).await;
     let Err(Fault::MemoryLimit { cap_bytes }) = outcome.result else {
         panic!("memory limit: {:?}", outcome.result);
     };
@@ -309,16 +288,7 @@ async fn a_report_exhausting_memory_is_stopped_and_keeps_its_output() {
 
 #[tokio::test]
 async fn a_failing_report_keeps_what_it_handed_over() {
-    let runtime = common::runtime();
-    let plugin = common::load(&runtime, "hostile-report");
-    let shop = Shop::new();
-    let outcome = run(
-        &runtime,
-        &plugin,
-        context(&plugin, &shop, "fail-after-output"),
-        Duration::from_secs(10),
-    )
-    .await;
+    let (outcome, _) = run_behaviour("fail-after-output", Duration::from_secs(10)).await;
     let Err(Fault::Plugin { code, message }) = &outcome.result else {
         panic!("failed: {:?}", outcome.result);
     };
@@ -332,16 +302,7 @@ async fn a_failing_report_keeps_what_it_handed_over() {
 
 #[tokio::test]
 async fn a_panicking_report_traps() {
-    let runtime = common::runtime();
-    let plugin = common::load(&runtime, "hostile-report");
-    let shop = Shop::new();
-    let outcome = run(
-        &runtime,
-        &plugin,
-        context(&plugin, &shop, "panic"),
-        Duration::from_secs(10),
-    )
-    .await;
+    let (outcome, _) = run_behaviour("panic", Duration::from_secs(10)).await;
     assert!(
         matches!(outcome.result, Err(Fault::Trap { .. })),
         "{:?}",
@@ -351,16 +312,7 @@ async fn a_panicking_report_traps() {
 
 #[tokio::test]
 async fn documents_and_recommendations_are_checked_on_arrival() {
-    let runtime = common::runtime();
-    let plugin = common::load(&runtime, "hostile-report");
-    let shop = Shop::new();
-    let outcome = run(
-        &runtime,
-        &plugin,
-        context(&plugin, &shop, "bad-documents"),
-        Duration::from_secs(10),
-    )
-    .await;
+    let (outcome, _) = run_behaviour("bad-documents", Duration::from_secs(10)).await;
     outcome.result.as_ref().unwrap();
     let refusals: Vec<&str> = document(&outcome, "refusals.csv").lines().collect();
     assert_eq!(refusals.len(), 4, "{refusals:?}");
