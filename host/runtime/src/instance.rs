@@ -121,7 +121,7 @@ impl DriverInstance {
 
 /// A store for an instance of `plugin` working in `context`, with its limits armed: the memory
 /// cap, and the epoch callback that interrupts a call at its deadline.
-pub(crate) fn new_store(
+fn new_store(
     runtime: &Runtime,
     plugin: &LoadedPlugin,
     context: InstanceContext,
@@ -146,6 +146,25 @@ pub(crate) fn new_store(
         }
     });
     store
+}
+
+/// Instantiates a pre-instantiated component of an organization-wide kind (integration,
+/// report) under the instance's call limits; returns its store and instance.
+pub(crate) async fn instantiate_for_org(
+    runtime: &Runtime,
+    plugin: &LoadedPlugin,
+    pre: &wasmtime::component::InstancePre<HostState>,
+    context: InstanceContext,
+) -> Result<(Store<HostState>, wasmtime::component::Instance, bool), Fault> {
+    let mut store = new_store(runtime, plugin, context);
+    let meter_fuel = runtime.config.fuel_metering;
+    let timeout = store.data().limits.call_timeout;
+    arm_with(&mut store, meter_fuel, timeout);
+    let instance = pre
+        .instantiate_async(&mut store)
+        .await
+        .map_err(|e| classify(&store, e))?;
+    Ok((store, instance, meter_fuel))
 }
 
 /// Arms the per-call limits: a fresh deadline, a fresh fuel budget, a clean memory flag.
@@ -185,7 +204,7 @@ pub(crate) fn finish<T>(
 }
 
 /// Names the limit behind a trap, using what the store recorded while the guest ran.
-pub(crate) fn classify(store: &Store<HostState>, error: wasmtime::Error) -> Fault {
+fn classify(store: &Store<HostState>, error: wasmtime::Error) -> Fault {
     let state = store.data();
     if state.memory.was_hit() {
         return Fault::MemoryLimit {

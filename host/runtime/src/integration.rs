@@ -12,7 +12,7 @@ use crate::bindings::integration::Integration;
 use crate::engine::Runtime;
 use crate::fault::Fault;
 use crate::host_state::{HostState, InstanceContext};
-use crate::instance::{arm_with, classify, code_name, finish, new_store};
+use crate::instance::{arm_with, code_name, finish, instantiate_for_org};
 use crate::package::{KindPre, LoadedPlugin};
 
 /// What a sync did.
@@ -47,14 +47,8 @@ impl IntegrationInstance {
             });
         };
         tracing::debug!(plugin = %plugin.id(), org = %context.org, config = ?context.config, "starting an integration instance");
-        let mut store = new_store(runtime, &plugin, context);
-        let meter_fuel = runtime.config.fuel_metering;
-        let timeout = store.data().limits.call_timeout;
-        arm_with(&mut store, meter_fuel, timeout);
-        let instance = pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| classify(&store, e))?;
+        let (mut store, instance, meter_fuel) =
+            instantiate_for_org(runtime, &plugin, pre, context).await?;
         let bindings = Integration::new(&mut store, &instance).map_err(|e| Fault::Instantiate {
             message: e.to_string(),
         })?;

@@ -18,7 +18,7 @@ use crate::capabilities::report_output::ReportProduct;
 use crate::engine::Runtime;
 use crate::fault::Fault;
 use crate::host_state::{HostState, InstanceContext};
-use crate::instance::{arm_with, classify, finish, new_store};
+use crate::instance::{arm_with, finish, instantiate_for_org};
 use crate::package::{KindPre, LoadedPlugin};
 
 /// One occurrence of a shift within a report's period, resolved in the organization's zone.
@@ -89,14 +89,8 @@ impl ReportInstance {
                 message: format!("`{}` is not a report", plugin.id()),
             });
         };
-        let mut store = new_store(runtime, &plugin, context);
-        let meter_fuel = runtime.config.fuel_metering;
-        let timeout = store.data().limits.call_timeout;
-        arm_with(&mut store, meter_fuel, timeout);
-        let instance = pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| classify(&store, e))?;
+        let (mut store, instance, meter_fuel) =
+            instantiate_for_org(runtime, &plugin, pre, context).await?;
         let bindings = Report::new(&mut store, &instance).map_err(|e| Fault::Instantiate {
             message: e.to_string(),
         })?;

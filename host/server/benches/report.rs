@@ -14,11 +14,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chatter_model::{Machine, MachineId, OrgId, PluginId};
+use chatter_model::OrgId;
 use chatter_runtime::{PluginPackage, Runtime, RuntimeConfig};
 use chatter_server::ServerConfig;
 use chatter_store::{DerivedRecords, SledStore, Store};
-use chatter_testkit::sample::{DAY, Random, machine_day};
+use chatter_testkit::sample::{DAY, Random, edge_machine, machine_day};
 use serde_json::{Value, json};
 
 mod common;
@@ -30,28 +30,11 @@ const DAYS: i64 = 30;
 const END: i64 = 20_393 * DAY;
 const ROUNDS: usize = 9;
 
-fn machine(org: &OrgId, n: usize) -> Machine {
-    Machine {
-        org: org.clone(),
-        id: MachineId::new(format!("m{n:03}")).unwrap(),
-        name: format!("Machine {n}"),
-        driver: PluginId::new("simulator").unwrap(),
-        config: Default::default(),
-        endpoints: Vec::new(),
-        poll_interval_ms: 1_000,
-        enabled: false,
-        feed: chatter_model::Feed::Edge,
-        signals: Default::default(),
-        group: None,
-        daily_part_goal: None,
-    }
-}
-
 /// Stores `DAYS` days of every machine; returns how many intervals.
 async fn fill(store: &SledStore, org: &OrgId) -> usize {
     let mut intervals = 0;
     for n in 0..MACHINES {
-        let machine = machine(org, n);
+        let machine = edge_machine(org, &format!("m{n:03}"), &format!("Machine {n}"));
         store.put_machine(&machine).await.unwrap();
         let mut random = Random::new(n as u64 * 7_919);
         let mut counter = 0;

@@ -12,9 +12,9 @@
 
 use std::time::{Duration, Instant};
 
-use chatter_model::{Machine, MachineId, OrgId, Organization, PluginId, Totals};
+use chatter_model::{Machine, OrgId, Organization, Totals};
 use chatter_store::{DerivedRecords, SledStore, Store};
-use chatter_testkit::sample::{Random, machine_day};
+use chatter_testkit::sample::{Random, edge_machine, machine_day};
 
 const MACHINES: usize = 100;
 const MINUTE: i64 = 60_000_000_000;
@@ -25,20 +25,7 @@ const END: i64 = 20_421 * DAY;
 const RUNS: usize = 9;
 
 fn machine(org: &OrgId, n: usize) -> Machine {
-    Machine {
-        org: org.clone(),
-        id: MachineId::new(format!("m{n:03}")).unwrap(),
-        name: format!("Machine {n}"),
-        driver: PluginId::new("simulator").unwrap(),
-        config: Default::default(),
-        endpoints: Vec::new(),
-        poll_interval_ms: 1_000,
-        enabled: true,
-        feed: Default::default(),
-        signals: Default::default(),
-        group: None,
-        daily_part_goal: None,
-    }
+    edge_machine(org, &format!("m{n:03}"), &format!("Machine {n}"))
 }
 
 /// Days of data the benchmark ends up holding, ending at `END`.

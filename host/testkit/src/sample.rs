@@ -3,7 +3,10 @@
 //! alarm and offline), with a cycle and a part for every running stretch and an alarm for
 //! every alarm stretch — about 140 intervals a machine-day.
 
-use chatter_model::{Alarm, ConditionLevel, Cycle, CycleEnd, Interval, MachineStatus, PartCount};
+use chatter_model::{
+    Alarm, ConditionLevel, Cycle, CycleEnd, Feed, Interval, Machine, MachineId, MachineStatus,
+    OrgId, PartCount, PluginId,
+};
 
 const MINUTE: i64 = 60_000_000_000;
 /// Nanoseconds in a day.
@@ -100,4 +103,26 @@ pub fn machine_day(random: &mut Random, start: i64, counter: &mut u64) -> Machin
         t = end;
     }
     records
+}
+
+/// A machine of `org` that an edge feeds (no driver runs for it), to store sample days under.
+///
+/// # Panics
+///
+/// When `id` is not a valid machine id.
+pub fn edge_machine(org: &OrgId, id: &str, name: &str) -> Machine {
+    Machine {
+        org: org.clone(),
+        id: MachineId::new(id).expect("a valid machine id"),
+        name: name.to_owned(),
+        driver: PluginId::new("simulator").expect("a valid plugin id"),
+        config: Default::default(),
+        endpoints: Vec::new(),
+        poll_interval_ms: 1_000,
+        enabled: false,
+        feed: Feed::Edge,
+        signals: Default::default(),
+        group: None,
+        daily_part_goal: None,
+    }
 }

@@ -300,6 +300,14 @@ fn schedule_not_found(id: &str) -> ApiError {
     ApiError::not_found("schedule_not_found", format!("no report schedule `{id}`"))
 }
 
+async fn existing_schedule(tenant: &Tenant, id: &str) -> Result<ReportSchedule, ApiError> {
+    tenant
+        .store()
+        .report_schedule(id)
+        .await?
+        .ok_or_else(|| schedule_not_found(id))
+}
+
 /// `GET /api/v1/reports/schedules`
 pub(super) async fn list_schedules(tenant: Tenant) -> Result<impl IntoResponse, ApiError> {
     let mut views = Vec::new();
@@ -342,11 +350,7 @@ pub(super) async fn get_schedule(
     tenant: Tenant,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let schedule = tenant
-        .store()
-        .report_schedule(&id)
-        .await?
-        .ok_or_else(|| schedule_not_found(&id))?;
+    let schedule = existing_schedule(&tenant, &id).await?;
     Ok(Json(schedule_view(&tenant, schedule).await?))
 }
 
@@ -376,11 +380,7 @@ pub(super) async fn run_schedule(
     tenant: Tenant,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let schedule = tenant
-        .store()
-        .report_schedule(&id)
-        .await?
-        .ok_or_else(|| schedule_not_found(&id))?;
+    let schedule = existing_schedule(&tenant, &id).await?;
     let run = app
         .reports
         .run_schedule(&app, &schedule, now())

@@ -634,25 +634,12 @@ async fn a_schedule_runs_by_itself_when_it_is_due() {
 /// Stores `days` days of a realistic shop (`chatter_testkit::sample`) for three machines fed by
 /// an edge, ending at today's midnight (UTC), and a two-shift schedule.
 async fn realistic_history(shop: &common::Shop, days: i64) {
-    use chatter_testkit::sample::{DAY, Random, machine_day};
+    use chatter_testkit::sample::{DAY, Random, edge_machine, machine_day};
     let acme = OrgId::new("acme").unwrap();
     let midnight = chatter_model::now_ms() * 1_000_000 / DAY * DAY;
     for (n, name) in ["Mill 1", "Lathe 2", "5-axis 3"].into_iter().enumerate() {
         let id = chatter_model::MachineId::new(format!("cell-{}", n + 1)).unwrap();
-        let machine = chatter_model::Machine {
-            org: acme.clone(),
-            id: id.clone(),
-            name: name.to_owned(),
-            driver: chatter_model::PluginId::new("simulator").unwrap(),
-            config: Default::default(),
-            endpoints: Vec::new(),
-            poll_interval_ms: 1_000,
-            enabled: false,
-            feed: chatter_model::Feed::Edge,
-            signals: Default::default(),
-            group: None,
-            daily_part_goal: None,
-        };
+        let machine = edge_machine(&acme, id.as_str(), name);
         shop.store.put_machine(&machine).await.unwrap();
         let mut random = Random::new(n as u64 + 11);
         let mut counter = 0;
