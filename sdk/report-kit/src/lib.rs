@@ -2,6 +2,7 @@
 //!
 //! What every Chatter report plugin draws with, so the reports of a shop look and read alike:
 //!
+//! - [`answers`]: the host's answers to the batched machine-data calls, per machine.
 //! - [`page`]: one self-contained HTML5 document ([`Page`]) with a heading (organization,
 //!   period, time zone), the run's recommendations, sections of tables and figures, and a
 //!   footer naming the plugin. Inline styles only: no script and no external resource, because
@@ -35,6 +36,7 @@
 //! assert!(!html.contains("<script"));
 //! ```
 
+pub mod answers;
 pub mod chart;
 pub mod csv;
 pub mod format;
