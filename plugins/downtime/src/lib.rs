@@ -19,7 +19,8 @@
 //! - [`report`]: a run put together from the host's answers;
 //! - [`documents`]: CSV, JSON and HTML.
 //!
-//! Shifts and planned time come from [`chatter_report_kit::schedule`].
+//! Shifts and planned time come from [`chatter_report_kit::schedule`], and the host's answers
+//! are taken apart per machine with [`chatter_report_kit::answers`].
 
 pub mod advice;
 pub mod alarms;

@@ -3,9 +3,10 @@
 //! so a whole run is tested natively with made-up answers.
 
 use chatter_report_kit::Schedule;
+use chatter_report_kit::answers::{machine_name, take_events, take_timeline};
 use chatter_report_kit::format::{hours_minutes, rfc3339_utc};
 use chatter_sdk::machine_data::{MachineEvents, MachineInfo, Timeline};
-use chatter_sdk::{Day, Error, ErrorCode, ReportRequest, ShiftPeriod, TimeRange};
+use chatter_sdk::{Day, Error, ReportRequest, ShiftPeriod, TimeRange};
 
 use crate::advice::{Advice, advise};
 use crate::alarms::{AlarmSummary, fleet};
@@ -97,15 +98,9 @@ pub fn build(
 ) -> Result<Report, Error> {
     let mut machines = Vec::with_capacity(request.machines.len());
     for id in &request.machines {
-        let timeline = take_by_id(&mut answers.timelines, id, |t| &t.machine)
-            .ok_or_else(|| internal(format!("timelines answered nothing for machine `{id}`")))?;
-        let events = take_by_id(&mut answers.events, id, |e| &e.machine)
-            .ok_or_else(|| internal(format!("events answered nothing for machine `{id}`")))?;
-        let name = answers
-            .machines
-            .iter()
-            .find(|m| &m.id == id)
-            .map_or_else(|| id.clone(), |m| m.name.clone());
+        let timeline = take_timeline(&mut answers.timelines, id)?;
+        let events = take_events(&mut answers.events, id)?;
+        let name = machine_name(&answers.machines, id);
         let data = MachineData {
             id: id.clone(),
             name,
@@ -139,19 +134,10 @@ pub fn build(
     })
 }
 
-/// Removes and returns the element of `items` whose id is `id`.
-fn take_by_id<T>(items: &mut Vec<T>, id: &str, id_of: impl Fn(&T) -> &String) -> Option<T> {
-    let at = items.iter().position(|item| id_of(item) == id)?;
-    Some(items.swap_remove(at))
-}
-
-fn internal(message: String) -> Error {
-    Error::new(ErrorCode::Internal, message)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use chatter_sdk::ConditionLevel;
+    use chatter_sdk::ErrorCode;
     use chatter_sdk::machine_data::{Alarm, MachineState, StateInterval, Totals};
 
     use super::*;

@@ -3,8 +3,9 @@
 //! Pure, so a whole run is tested natively with made-up answers.
 
 use chatter_report_kit::Schedule;
+use chatter_report_kit::answers::{machine_name, take_events, totals_per_machine, wrong_ranges};
 use chatter_sdk::machine_data::{MachineEvents, MachineInfo, Totals};
-use chatter_sdk::{Day, Error, ErrorCode, ReportRequest, TimeRange};
+use chatter_sdk::{Day, Error, ReportRequest, TimeRange};
 
 use crate::advice::{Advice, advise};
 use crate::params::Parameters;
@@ -81,34 +82,13 @@ pub fn build(
     schedule: Schedule,
     mut answers: Answers,
 ) -> Result<Report, Error> {
-    if answers.totals.len() != request.machines.len() {
-        return Err(internal(format!(
-            "totals-over answered for {} machines, {} were asked for",
-            answers.totals.len(),
-            request.machines.len()
-        )));
-    }
     let mut machines = Vec::with_capacity(request.machines.len());
-    for (id, totals) in request
-        .machines
-        .iter()
-        .zip(std::mem::take(&mut answers.totals))
-    {
-        let events = take_by_id(&mut answers.events, id, |e| &e.machine)
-            .ok_or_else(|| internal(format!("events answered nothing for machine `{id}`")))?;
-        let name = answers
-            .machines
-            .iter()
-            .find(|m| &m.id == id)
-            .map_or_else(|| id.clone(), |m| m.name.clone());
-        let figures =
-            machine(&schedule, &parameters, id, name, &totals, &events).ok_or_else(|| {
-                internal(format!(
-                    "totals-over answered the wrong number of ranges for machine `{id}` ({} \
-                     were asked for)",
-                    schedule.query_ranges().len()
-                ))
-            })?;
+    let totals = std::mem::take(&mut answers.totals);
+    for (id, totals) in totals_per_machine(&request.machines, totals)? {
+        let events = take_events(&mut answers.events, id)?;
+        let name = machine_name(&answers.machines, id);
+        let figures = machine(&schedule, &parameters, id, name, &totals, &events)
+            .ok_or_else(|| wrong_ranges(id, schedule.query_ranges().len()))?;
         machines.push(figures);
     }
     let (fleet, fleet_shifts) = fleet(&machines, schedule.shifts.len());
@@ -198,18 +178,9 @@ fn fleet(machines: &[Machine], shifts: usize) -> (Oee, Vec<Oee>) {
     (stats::fleet(&overall), per_shift)
 }
 
-/// Removes and returns the element of `items` whose id is `id`.
-fn take_by_id<T>(items: &mut Vec<T>, id: &str, id_of: impl Fn(&T) -> &String) -> Option<T> {
-    let at = items.iter().position(|item| id_of(item) == id)?;
-    Some(items.swap_remove(at))
-}
-
-fn internal(message: String) -> Error {
-    Error::new(ErrorCode::Internal, message)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
+    use chatter_sdk::ErrorCode;
     use chatter_sdk::ShiftPeriod;
     use chatter_sdk::machine_data::{Cycle, CycleEnd};
 

@@ -14,10 +14,10 @@
 use std::cmp::Reverse;
 
 use chatter_report_kit::format::{duration, percent, percent_whole};
+use chatter_report_kit::schedule::{Schedule, Shift};
 use chatter_sdk::output::{Evidence, Recommendation, Severity};
 
 use crate::params::Parameters;
-use crate::schedule::{Schedule, Shift};
 use crate::stats::{Machine, Stats};
 use crate::stops::LongIdle;
 

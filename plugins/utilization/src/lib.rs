@@ -12,27 +12,29 @@
 //! Everything but the host calls is pure and tested natively:
 //!
 //! - [`params`]: the run's parameters;
-//! - [`schedule`](mod@schedule): shifts and scheduled time;
 //! - [`stats`]: the figures per machine and shift;
 //! - [`stops`]: long idle stretches and the alarms before them;
 //! - [`advice`]: the recommendation rules;
 //! - [`report`]: a run put together from the host's answers;
 //! - [`documents`]: CSV, JSON and HTML.
+//!
+//! Shifts and scheduled time come from [`chatter_report_kit::schedule`], and the host's answers
+//! are taken apart per machine with [`chatter_report_kit::answers`].
 
 pub mod advice;
 pub mod documents;
 pub mod params;
 pub mod report;
-pub mod schedule;
 pub mod stats;
 pub mod stops;
 
+use chatter_report_kit::Schedule;
 use chatter_sdk::machine_data::{events, machines, timelines, totals_over};
 use chatter_sdk::output::{Document, emit, recommend};
 use chatter_sdk::{Error, ErrorCode, Report, ReportRequest, TimeRange, log};
 
 use crate::params::Parameters;
-use crate::report::{Answers, build, schedule};
+use crate::report::{Answers, build};
 
 /// The report the host calls.
 struct Utilization;
@@ -40,7 +42,7 @@ struct Utilization;
 impl Report for Utilization {
     fn generate(request: ReportRequest) -> Result<(), Error> {
         let parameters = Parameters::from_request(&request.parameters)?;
-        let schedule = schedule(&request);
+        let schedule = Schedule::for_request(&request);
         let answers = fetch(&request, &schedule.query_ranges())?;
         let report = build(request, parameters, schedule, answers)?;
 

@@ -2,12 +2,15 @@
 //! figures and the recommendations, ready for the documents. Pure, so a whole run is tested
 //! natively with made-up answers.
 
+use chatter_report_kit::answers::{
+    machine_name, take_events, take_timeline, totals_per_machine, wrong_ranges,
+};
+use chatter_report_kit::schedule::Schedule;
 use chatter_sdk::machine_data::{MachineEvents, MachineInfo, Timeline, Totals};
-use chatter_sdk::{Day, Error, ErrorCode, ReportRequest, ShiftPeriod, TimeRange};
+use chatter_sdk::{Day, Error, ReportRequest, ShiftPeriod, TimeRange};
 
 use crate::advice::{Advice, advise};
 use crate::params::Parameters;
-use crate::schedule::Schedule;
 use crate::stats::{Machine, MachineData, machine};
 
 /// Everything the documents show.
@@ -53,12 +56,6 @@ pub struct Answers {
     pub events: Vec<MachineEvents>,
 }
 
-/// The schedule of a request: its shifts, or the whole period as "All day".
-pub fn schedule(request: &ReportRequest) -> Schedule {
-    let first_day = request.days.first().map(|d| d.date.as_str());
-    Schedule::new(request.period, &request.shifts, first_day)
-}
-
 /// The report of `request` from the host's `answers`. Fails when an answer lacks a machine of
 /// the request or has the wrong shape, naming the call and the machine.
 pub fn build(
@@ -67,28 +64,12 @@ pub fn build(
     schedule: Schedule,
     mut answers: Answers,
 ) -> Result<Report, Error> {
-    if answers.totals.len() != request.machines.len() {
-        return Err(internal(format!(
-            "totals-over answered for {} machines, {} were asked for",
-            answers.totals.len(),
-            request.machines.len()
-        )));
-    }
     let mut machines = Vec::with_capacity(request.machines.len());
-    for (id, totals) in request
-        .machines
-        .iter()
-        .zip(std::mem::take(&mut answers.totals))
-    {
-        let timeline = take_by_id(&mut answers.timelines, id, |t| &t.machine)
-            .ok_or_else(|| internal(format!("timelines answered nothing for machine `{id}`")))?;
-        let events = take_by_id(&mut answers.events, id, |e| &e.machine)
-            .ok_or_else(|| internal(format!("events answered nothing for machine `{id}`")))?;
-        let name = answers
-            .machines
-            .iter()
-            .find(|m| &m.id == id)
-            .map_or_else(|| id.clone(), |m| m.name.clone());
+    let totals = std::mem::take(&mut answers.totals);
+    for (id, totals) in totals_per_machine(&request.machines, totals)? {
+        let timeline = take_timeline(&mut answers.timelines, id)?;
+        let events = take_events(&mut answers.events, id)?;
+        let name = machine_name(&answers.machines, id);
         let data = MachineData {
             id: id.clone(),
             name,
@@ -98,13 +79,7 @@ pub fn build(
             events,
         };
         let figures = machine(&schedule, request.period, parameters.long_idle_ns(), data)
-            .ok_or_else(|| {
-                internal(format!(
-                    "totals-over answered the wrong number of ranges for machine `{id}` ({} \
-                     were asked for)",
-                    schedule.query_ranges().len()
-                ))
-            })?;
+            .ok_or_else(|| wrong_ranges(id, schedule.query_ranges().len()))?;
         machines.push(figures);
     }
     let advice = advise(&machines, &schedule, &parameters);
@@ -121,18 +96,9 @@ pub fn build(
     })
 }
 
-/// Removes and returns the element of `items` whose id is `id`.
-fn take_by_id<T>(items: &mut Vec<T>, id: &str, id_of: impl Fn(&T) -> &String) -> Option<T> {
-    let at = items.iter().position(|item| id_of(item) == id)?;
-    Some(items.swap_remove(at))
-}
-
-fn internal(message: String) -> Error {
-    Error::new(ErrorCode::Internal, message)
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
+    use chatter_sdk::ErrorCode;
     use chatter_sdk::machine_data::{CycleEnd, MachineState, StateInterval};
 
     use super::*;
@@ -313,7 +279,7 @@ pub(crate) mod tests {
     pub fn sample_report() -> Report {
         let (request, answers) = sample();
         let parameters = Parameters::from_request(&request.parameters).unwrap();
-        let schedule = super::schedule(&request);
+        let schedule = Schedule::for_request(&request);
         build(request, parameters, schedule, answers).unwrap()
     }
 
@@ -342,14 +308,14 @@ pub(crate) mod tests {
     fn answers_lacking_a_machine_fail_naming_the_call_and_the_machine() {
         let (request, mut answers) = sample();
         answers.events.retain(|e| e.machine != "l2");
-        let schedule = super::schedule(&request);
+        let schedule = Schedule::for_request(&request);
         let error = build(request, Parameters::default(), schedule, answers).unwrap_err();
         assert!(matches!(error.code, ErrorCode::Internal));
         assert_eq!(error.message, "events answered nothing for machine `l2`");
 
         let (request, mut answers) = sample();
         answers.totals[1].pop();
-        let schedule = super::schedule(&request);
+        let schedule = Schedule::for_request(&request);
         let error = build(request, Parameters::default(), schedule, answers).unwrap_err();
         assert!(
             error
@@ -362,7 +328,7 @@ pub(crate) mod tests {
     fn a_machine_unknown_to_machines_is_shown_by_its_id() {
         let (request, mut answers) = sample();
         answers.machines.clear();
-        let schedule = super::schedule(&request);
+        let schedule = Schedule::for_request(&request);
         let report = build(request, Parameters::default(), schedule, answers).unwrap();
         assert_eq!(report.machines[1].name, "l2");
     }

@@ -11,10 +11,10 @@
 //! - *cycles*: cycles that ended `completed`, counted in the shift their end falls in; overall,
 //!   every such cycle of the period; a cycle's time is its end minus its start.
 
+use chatter_report_kit::schedule::{Schedule, Shift};
 use chatter_sdk::TimeRange;
 use chatter_sdk::machine_data::{CycleEnd, MachineEvents, MachineState, StateInterval, Totals};
 
-use crate::schedule::{Schedule, Shift};
 use crate::stops::{LongIdle, long_idle};
 
 /// Nanoseconds in each state.

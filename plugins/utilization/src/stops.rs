@@ -9,10 +9,9 @@
 
 use std::collections::BTreeMap;
 
+use chatter_report_kit::schedule::overlap;
 use chatter_sdk::machine_data::{Alarm, MachineState, StateInterval};
 use chatter_sdk::{ConditionLevel, TimeRange};
-
-use crate::schedule::overlap;
 
 /// How soon after an alarm an idle stretch must start to count as following it.
 pub const AFTER_ALARM: i64 = 60_000_000_000;

@@ -2,12 +2,13 @@
 //!
 //! What every Chatter report plugin draws with, so the reports of a shop look and read alike:
 //!
+//! - [`answers`]: the host's answers to the batched machine-data calls, per machine.
 //! - [`page`]: one self-contained HTML5 document ([`Page`]) with a heading (organization,
-//!   period, time zone), the run's recommendations, sections of tables and figures, and a
+//!   period, time zone), the run's recommendations, per-shift table rows, sections of tables and figures, and a
 //!   footer naming the plugin. Inline styles only: no script and no external resource, because
 //!   the host shows reports in a sandboxed iframe under a strict content security policy.
 //! - [`timeline`]: a machine's states over a range as a small SVG bar, with a legend and the
-//!   ticks of a period (days, or shifts of one day).
+//!   ticks of a period (days, or shifts of one day); a machine's page section of both.
 //! - [`chart`]: horizontal bars comparing figures (time lost per alarm, factors of OEE).
 //! - [`csv`]: RFC 4180 CSV.
 //! - [`format`](mod@format): durations (`2.4 h`), percentages (`63.2 %`), cycle times (`4:12`), exact
@@ -35,6 +36,7 @@
 //! assert!(!html.contains("<script"));
 //! ```
 
+pub mod answers;
 pub mod chart;
 pub mod csv;
 pub mod format;
@@ -49,4 +51,4 @@ pub use csv::Csv;
 pub use page::{Page, Section, Table};
 pub use schedule::Schedule;
 pub use states::StateTimes;
-pub use timeline::{Tick, legend, period_ticks, state_timeline};
+pub use timeline::{Tick, legend, machine_section, period_ticks, state_timeline};

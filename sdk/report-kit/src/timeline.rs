@@ -30,6 +30,7 @@ use chatter_sdk::{Day, ShiftPeriod, TimeRange};
 
 use crate::format::duration;
 use crate::html::Escape;
+use crate::page::Section;
 
 /// Width of the bar in `viewBox` units, which are pixels at its natural size.
 pub const WIDTH: usize = 1000;
@@ -117,6 +118,19 @@ pub fn legend() -> String {
     }
     html.push_str("</ul>");
     html
+}
+
+/// A machine's section of a page, headed by its `name`: its states over `range` as a
+/// [`state_timeline`] with `ticks` under it, then the [`legend`]. The report adds its tables.
+pub fn machine_section(
+    name: &str,
+    range: TimeRange,
+    intervals: &[StateInterval],
+    ticks: &[Tick],
+) -> Section {
+    Section::new(name)
+        .html(&state_timeline(name, range, intervals, ticks))
+        .html(&legend())
 }
 
 /// The states of one machine over `range` as an SVG bar with `ticks` under it. `label` names
@@ -330,6 +344,17 @@ mod tests {
 
     fn count(haystack: &str, needle: &str) -> usize {
         haystack.matches(needle).count()
+    }
+
+    #[test]
+    fn a_machine_section_has_its_timeline_then_the_legend() {
+        let range = TimeRange { start: 0, end: DAY };
+        let intervals = [interval(MachineState::Running, 0, HOUR)];
+        let section = machine_section("Mill 3", range, &intervals, &[Tick::new(0, "First")]);
+        let html = crate::Page::new("t").section(section).render();
+        let heading = html.find("<h2>Mill 3</h2>\n<svg class=\"timeline\"");
+        let legend = html.find("<ul class=\"legend\">");
+        assert!(heading.is_some() && heading < legend);
     }
 
     #[test]

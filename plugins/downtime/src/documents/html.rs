@@ -5,9 +5,7 @@
 
 use chatter_report_kit::format::{MISSING, duration, percent, percent_whole};
 use chatter_report_kit::timeline::color;
-use chatter_report_kit::{
-    Bar, Page, Section, Table, bar_chart, legend, period_ticks, state_timeline,
-};
+use chatter_report_kit::{Bar, Page, Section, Table, bar_chart, period_ticks, timeline};
 use chatter_sdk::machine_data::MachineState;
 
 use crate::advice::{
@@ -22,15 +20,11 @@ const HOUR: f64 = 3_600_000_000_000.0;
 
 /// The HTML document of `report`.
 pub fn html(report: &Report) -> String {
-    let mut page = Page::new("Downtime and alarms").organization(&report.organization);
-    if let Some((first, last)) = report.first_and_last_day() {
-        page = page.period(first, last);
-    }
-    page = page.time_zone(&report.time_zone);
-    for note in notes(report) {
-        page = page.note(note);
-    }
-    page = page
+    let mut page = Page::new("Downtime and alarms")
+        .organization(&report.organization)
+        .days(&report.days)
+        .time_zone(&report.time_zone)
+        .notes(notes(report))
         .recommendations(&report.advice.recommendations)
         .section(fleet(report))
         .section(longest_stops(report))
@@ -60,13 +54,10 @@ fn notes(report: &Report) -> Vec<String> {
             truncated.join(", ")
         ));
     }
-    if report.advice.omitted > 0 {
-        notes.push(format!(
-            "Only the first {MAX_RECOMMENDATIONS} recommendations are listed; {} more were left \
-             out.",
-            report.advice.omitted
-        ));
-    }
+    notes.extend(Page::omitted_note(
+        MAX_RECOMMENDATIONS,
+        report.advice.omitted,
+    ));
     notes
 }
 
@@ -239,7 +230,6 @@ fn microstops(report: &Report) -> Section {
 
 fn machine_section(report: &Report, machine: &Machine) -> Section {
     let ticks = period_ticks(&report.days, &report.shift_periods);
-    let figure = state_timeline(&machine.name, report.period, &machine.intervals, &ticks);
     let mut table = Table::new()
         .column("Shift")
         .numeric("Planned")
@@ -254,16 +244,13 @@ fn machine_section(report: &Report, machine: &Machine) -> Section {
         .numeric("Alarm")
         .numeric("Offline")
         .numeric("No data");
-    for (shift, f) in report.schedule.shifts.iter().zip(&machine.shifts) {
-        table.row(shift_row(&shift.name, f));
-    }
-    // Without a schedule the one pseudo-shift is the whole: no second row saying the same.
-    if !report.schedule.is_pseudo() {
-        table.row(shift_row("All shifts", &machine.overall));
-    }
-    Section::new(&machine.name)
-        .html(&figure)
-        .html(&legend())
+    table.shift_rows(
+        &report.schedule,
+        &machine.shifts,
+        &machine.overall,
+        shift_row,
+    );
+    timeline::machine_section(&machine.name, report.period, &machine.intervals, &ticks)
         .table(&table)
 }
 

@@ -21,15 +21,11 @@ const OEE_COLOR: &str = "#111827";
 
 /// The HTML document of `report`.
 pub fn html(report: &Report) -> String {
-    let mut page = Page::new("OEE").organization(&report.organization);
-    if let Some((first, last)) = report.first_and_last_day() {
-        page = page.period(first, last);
-    }
-    page = page.time_zone(&report.time_zone);
-    for note in notes(report) {
-        page = page.note(note);
-    }
-    page = page
+    let mut page = Page::new("OEE")
+        .organization(&report.organization)
+        .days(&report.days)
+        .time_zone(&report.time_zone)
+        .notes(notes(report))
         .recommendations(&report.advice.recommendations)
         .section(fleet(report));
     for machine in &report.machines {
@@ -65,13 +61,10 @@ fn notes(report: &Report) -> Vec<String> {
             report.unmatched_scrap.join(", ")
         ));
     }
-    if report.advice.omitted > 0 {
-        notes.push(format!(
-            "Only the first {MAX_RECOMMENDATIONS} recommendations are listed; {} more were left \
-             out.",
-            report.advice.omitted
-        ));
-    }
+    notes.extend(Page::omitted_note(
+        MAX_RECOMMENDATIONS,
+        report.advice.omitted,
+    ));
     notes
 }
 
@@ -230,13 +223,12 @@ fn shift_table(report: &Report, machine: &Machine) -> Table {
         .numeric("Performance")
         .numeric("Quality")
         .numeric("OEE");
-    for (shift, oee) in report.schedule.shifts.iter().zip(&machine.shifts) {
-        table.row(shift_row(&shift.name, oee));
-    }
-    // Without a schedule the one pseudo-shift is the whole: no second row saying the same.
-    if !report.schedule.is_pseudo() {
-        table.row(shift_row("All shifts", &machine.overall));
-    }
+    table.shift_rows(
+        &report.schedule,
+        &machine.shifts,
+        &machine.overall,
+        shift_row,
+    );
     table
 }
 

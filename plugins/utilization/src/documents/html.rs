@@ -3,29 +3,22 @@
 //! and at the end what the figures mean.
 
 use chatter_report_kit::format::{MISSING, cycle_time, duration, percent};
-use chatter_report_kit::{Page, Section, Table, Tick, legend, state_timeline};
+use chatter_report_kit::{Page, Section, Table, Tick, period_ticks, timeline};
 
 use crate::advice::MAX_RECOMMENDATIONS;
 use crate::report::Report;
 use crate::stats::{Machine, Stats};
 
-/// Periods longer than this many days label their day ticks `MM-DD`, so more labels fit.
-const SHORT_LABELS_FROM_DAYS: usize = 8;
-
 /// The HTML document of `report`.
 pub fn html(report: &Report) -> String {
-    let mut page = Page::new("Utilization").organization(&report.organization);
-    if let Some((first, last)) = report.first_and_last_day() {
-        page = page.period(first, last);
-    }
-    page = page.time_zone(&report.time_zone);
-    for note in notes(report) {
-        page = page.note(note);
-    }
-    page = page
+    let mut page = Page::new("Utilization")
+        .organization(&report.organization)
+        .days(&report.days)
+        .time_zone(&report.time_zone)
+        .notes(notes(report))
         .recommendations(&report.advice.recommendations)
         .section(fleet(report));
-    let ticks = ticks(report);
+    let ticks = period_ticks(&report.days, &report.shift_periods);
     for machine in &report.machines {
         page = page.section(machine_section(report, machine, &ticks));
     }
@@ -50,13 +43,10 @@ fn notes(report: &Report) -> Vec<String> {
             truncated.join(", ")
         ));
     }
-    if report.advice.omitted > 0 {
-        notes.push(format!(
-            "Only the first {MAX_RECOMMENDATIONS} recommendations are listed; {} more were left \
-             out.",
-            report.advice.omitted
-        ));
-    }
+    notes.extend(Page::omitted_note(
+        MAX_RECOMMENDATIONS,
+        report.advice.omitted,
+    ));
     notes
 }
 
@@ -93,7 +83,6 @@ fn fleet(report: &Report) -> Section {
 }
 
 fn machine_section(report: &Report, machine: &Machine, ticks: &[Tick]) -> Section {
-    let figure = state_timeline(&machine.name, report.period, &machine.intervals, ticks);
     let mut table = Table::new()
         .column("Shift")
         .numeric("Scheduled")
@@ -109,17 +98,11 @@ fn machine_section(report: &Report, machine: &Machine, ticks: &[Tick]) -> Sectio
         .numeric("Cycles")
         .numeric("Avg cycle")
         .numeric("Best cycle");
-    for (shift, stats) in report.schedule.shifts.iter().zip(&machine.shifts) {
-        table.row(shift_row(&shift.name, &stats.stats));
-    }
-    // Without a schedule the one pseudo-shift is the whole: no second row saying the same.
-    if !report.schedule.is_pseudo() {
-        table.row(shift_row("All shifts", &machine.overall));
-    }
-    Section::new(&machine.name)
-        .html(&figure)
-        .html(&legend())
-        .table(&table)
+    let shifts: Vec<&Stats> = machine.shifts.iter().map(|s| &s.stats).collect();
+    table.shift_rows(&report.schedule, &shifts, &&machine.overall, |name, s| {
+        shift_row(name, s)
+    });
+    timeline::machine_section(&machine.name, report.period, &machine.intervals, ticks).table(&table)
 }
 
 fn shift_row(name: &str, s: &Stats) -> Vec<String> {
@@ -149,37 +132,6 @@ fn utilization(stats: &Stats) -> String {
 
 fn optional_cycle(ns: Option<i64>) -> String {
     ns.map_or_else(|| MISSING.to_owned(), cycle_time)
-}
-
-/// Day starts for a period of several days, shift starts for one day.
-fn ticks(report: &Report) -> Vec<Tick> {
-    if report.days.len() > 1 {
-        let short = report.days.len() >= SHORT_LABELS_FROM_DAYS;
-        report
-            .days
-            .iter()
-            .map(|day| {
-                // `YYYY-MM-DD` → `MM-DD`: the year is in the heading.
-                let label = match day.date.get(5..) {
-                    Some(month_day) if short => month_day,
-                    _ => &day.date,
-                };
-                Tick::new(day.range.start, label)
-            })
-            .collect()
-    } else if report.shift_periods.is_empty() {
-        report
-            .days
-            .iter()
-            .map(|day| Tick::new(day.range.start, &day.date))
-            .collect()
-    } else {
-        report
-            .shift_periods
-            .iter()
-            .map(|p| Tick::new(p.range.start, &p.shift))
-            .collect()
-    }
 }
 
 fn definitions(report: &Report) -> Section {
@@ -253,7 +205,7 @@ mod tests {
         let mut report = sample_report();
         report.days.truncate(1);
         report.shift_periods.truncate(2);
-        let ticks = ticks(&report);
+        let ticks = period_ticks(&report.days, &report.shift_periods);
         let labels: Vec<&str> = ticks.iter().map(|t| t.label.as_str()).collect();
         assert_eq!(labels, ["First", "Second"]);
     }
