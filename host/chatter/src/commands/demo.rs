@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-use chatter_model::{MachineId, OrgId, PluginId};
+use chatter_model::{MachineId, OrgId, PluginId, Shift, ShiftTime, Weekday};
 use chatter_server::ServerConfig;
 use chatter_server::config::{MachineSection, ServerSection};
 
@@ -59,6 +59,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         let store = super::serve::open_store(&config)?;
         super::serve::install_bundled(&config, &store).await?;
         let password = add_demo_user(&config, store.as_ref()).await?;
+        add_demo_shifts(&config, store.as_ref()).await?;
         super::serve::serve_store(config, store, Some((DEMO_EMAIL, &password))).await
     });
     // Stop every task (and with them the store) before removing its folder.
@@ -90,6 +91,38 @@ async fn add_demo_user(
     )
     .await?;
     Ok(password)
+}
+
+/// Gives the demo shop two shifts on weekdays, so that its reports come per shift; a schedule
+/// changed in an earlier run of the same data folder is kept.
+async fn add_demo_shifts(
+    config: &ServerConfig,
+    store: &dyn chatter_store::Store,
+) -> anyhow::Result<()> {
+    let Some(mut org) = store.organization(&config.server.organization).await? else {
+        return Ok(());
+    };
+    if !org.shifts.is_empty() {
+        return Ok(());
+    }
+    let at = |hour| ShiftTime::new(hour, 0).context("a whole hour is a time of day");
+    let weekdays = Weekday::ALL[..5].to_vec();
+    org.shifts = vec![
+        Shift {
+            name: "First".into(),
+            days: weekdays.clone(),
+            start: at(6)?,
+            end: at(14)?,
+        },
+        Shift {
+            name: "Second".into(),
+            days: weekdays,
+            start: at(14)?,
+            end: at(22)?,
+        },
+    ];
+    store.put_organization(&org).await?;
+    Ok(())
 }
 
 /// Removes the demo's temporary data. The store's background threads may still be finishing a
