@@ -81,6 +81,13 @@ pub(crate) mod tree {
     pub(crate) const REPORT_RUNS: &str = "report_runs";
     /// `org 0 run 0 name` → `media type 0 bytes` of a report's document.
     pub(crate) const REPORT_DOCUMENTS: &str = "report_documents";
+    /// `org 0 rule` → JSON [`AlertRule`](chatter_model::AlertRule).
+    pub(crate) const ALERT_RULES: &str = "alert_rules";
+    /// `org 0 event` → JSON [`AlertEvent`](chatter_model::AlertEvent); event ids sort by
+    /// creation.
+    pub(crate) const ALERT_EVENTS: &str = "alert_events";
+    /// `org 0 rule 0 user` → JSON [`UserMute`](chatter_model::UserMute).
+    pub(crate) const ALERT_MUTES: &str = "alert_mutes";
     /// Record number, big-endian `u64` → JSON
     /// [`AuditRecord`](chatter_model::audit::AuditRecord).
     pub(crate) const AUDIT: &str = "audit";
