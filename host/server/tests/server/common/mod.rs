@@ -82,6 +82,8 @@ pub struct ShopSetup {
     pub providers: BTreeMap<String, chatter_server::config::ProviderSection>,
     /// The vault's key files.
     pub vault: chatter_server::config::KeySources,
+    /// How alerts are delivered, if not the defaults.
+    pub alerts: chatter_server::config::AlertsSection,
 }
 
 /// Serves `machines` simulated machines.
@@ -128,6 +130,7 @@ pub async fn serve(setup: ShopSetup) -> Shop {
     config.email.smtp_url = setup.smtp_url.clone();
     config.providers = setup.providers;
     config.vault = setup.vault;
+    config.alerts = setup.alerts;
     // Recorded machine data is years old: keep it.
     config.retention.raw_days = 0;
     config.retention.derived_days = 0;
