@@ -1119,3 +1119,132 @@ async fn a_live_machine_in_alarm_fires_by_the_clock_without_waiting_for_more_dat
     assert_eq!(history["open"], json!([]));
     assert_eq!(history["events"].as_array().unwrap().len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_page_adds_mutes_unmutes_and_deletes_rules_with_its_forms() {
+    let shop = common::serve(ShopSetup {
+        simulated: 1,
+        ..ShopSetup::default()
+    })
+    .await;
+    let base = &shop.base;
+    let (_, me) = get(&format!("{base}/api/v1/me")).await;
+    let owner = chatter_model::UserId::new(me["id"].as_str().unwrap()).unwrap();
+    let acme = OrgId::new("acme").unwrap();
+    let (cookie, csrf) = common::session(&shop.store, &owner, &acme, 3_600_000).await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |path: String, fields: Vec<(&'static str, String)>| {
+        let mut fields = fields;
+        fields.push(("csrf", csrf.clone()));
+        browser
+            .post(format!("{base}{path}"))
+            .header("cookie", &cookie)
+            .form(&fields)
+    };
+    let page = || async {
+        let response = browser
+            .get(format!("{base}/alerts"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    };
+    let added = post(
+        "/alerts/rules".into(),
+        vec![
+            ("name", "Mill idle".into()),
+            ("condition", "idle_during_shift".into()),
+            ("minutes", "15".into()),
+            ("parts", "100".into()),
+            ("machine", "mill-1".into()),
+            ("recipient", owner.to_string()),
+            ("in_app", "on".into()),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(added.status(), 303);
+    assert_eq!(added.headers()["location"], "/alerts?done=alert_rule_added");
+    let shown = page().await;
+    assert!(shown.contains("Mill idle"), "{shown}");
+    assert!(
+        shown.contains("idle for at least 15 min during a shift"),
+        "{shown}"
+    );
+    assert!(shown.contains("<td>Mill 1</td>"), "{shown}");
+    assert!(shown.contains("E-mail: Owner · In app"), "{shown}");
+    let (_, rules) = get(&format!("{base}/api/v1/alerts/rules")).await;
+    let id = rules[0]["id"].as_str().unwrap().to_owned();
+
+    // For me, for 8 hours; for everyone, until unmuted.
+    let muted = post(
+        format!("/alerts/rules/{id}/mute"),
+        vec![("hours", "8".into())],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(muted.status(), 303);
+    let muted = post(
+        format!("/alerts/rules/{id}/mute-rule"),
+        vec![("hours", "forever".into())],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(muted.status(), 303);
+    let shown = page().await;
+    assert!(
+        shown.contains("data-test=\"muted-for-me\">for me until "),
+        "{shown}"
+    );
+    assert!(shown.contains("for everyone until unmuted"), "{shown}");
+    let (_, rule) = get(&format!("{base}/api/v1/alerts/rules/{id}")).await;
+    assert_eq!(rule["muted_until"], "forever");
+    assert!(rule["muted_for_me"].is_string(), "{rule}");
+    for path in ["unmute", "unmute-rule"] {
+        let response = post(format!("/alerts/rules/{id}/{path}"), Vec::new())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303, "{path}");
+    }
+    let (_, rule) = get(&format!("{base}/api/v1/alerts/rules/{id}")).await;
+    assert_eq!(
+        (&rule["muted_until"], &rule["muted_for_me"]),
+        (&Value::Null, &Value::Null)
+    );
+
+    // A refused form says which field, and saves nothing.
+    let refused = post(
+        "/alerts/rules".into(),
+        vec![
+            ("name", "Never".into()),
+            ("condition", "offline".into()),
+            ("minutes", "0".into()),
+        ],
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 422);
+    let text = refused.text().await.unwrap();
+    assert!(
+        text.contains("condition.minutes: minutes must be 1 to 10080"),
+        "{text}"
+    );
+
+    let deleted = post(format!("/alerts/rules/{id}/delete"), Vec::new())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 303);
+    let (_, rules) = get(&format!("{base}/api/v1/alerts/rules")).await;
+    assert_eq!(rules, json!([]));
+}
