@@ -29,6 +29,10 @@ pub struct MachineLive {
     /// nanoseconds since the Unix epoch.
     #[serde(skip)]
     pub data_time: Option<Timestamp>,
+    /// When an active alarm last cleared, in data time: the timestamp of the observation that
+    /// cleared it.
+    #[serde(skip)]
+    pub alarms_cleared_at: Option<Timestamp>,
     /// Its driver's health.
     pub driver: Option<DriverHealth>,
     /// Its parts of the organization's current day, once someone has asked (see
@@ -94,9 +98,39 @@ pub struct LiveEvent {
     /// milliseconds since the Unix epoch; `None` when no driver here reads it.
     #[serde(skip)]
     pub last_poll_ms: Option<i64>,
+    /// When an active alarm last cleared, in data time.
+    #[serde(skip)]
+    pub alarms_cleared_at: Option<Timestamp>,
     /// Parts counted by this change: when, and how many.
     #[serde(skip)]
     pub new_parts: Vec<(Timestamp, u64)>,
+}
+
+/// When the latest of the alarms active `before` and no longer active `after` cleared: the
+/// timestamp of the batch's last observation of its data item (what cleared it). Reads the
+/// batch only when an alarm cleared.
+fn cleared_at(
+    before: Option<&Current>,
+    after: Option<&Current>,
+    batch: &[StoredObservation],
+) -> Option<Timestamp> {
+    let after = after.map_or(&[][..], |current| current.alarms.as_slice());
+    before?
+        .alarms
+        .iter()
+        .filter(|alarm| {
+            !after
+                .iter()
+                .any(|a| a.data_item == alarm.data_item && a.native_code == alarm.native_code)
+        })
+        .filter_map(|alarm| {
+            batch
+                .iter()
+                .rev()
+                .find(|o| o.observation.data_item == alarm.data_item)
+                .map(|o| o.observation.timestamp.max(alarm.start))
+        })
+        .max()
 }
 
 type Key = (OrgId, MachineId);
@@ -202,7 +236,11 @@ impl LiveState {
                 }
             }
             live.last_update_ms = Some(now_ms);
+            let previous = live.current.take();
             live.set_current(current);
+            if let Some(cleared) = cleared_at(previous.as_ref(), live.current.as_ref(), batch) {
+                live.alarms_cleared_at = Some(cleared);
+            }
         });
     }
 
@@ -256,6 +294,7 @@ impl LiveState {
                 data_time: live.data_time,
                 alarm_since: current.and_then(|c| c.alarms.iter().map(|a| a.start).min()),
                 last_poll_ms: live.driver.as_ref().and_then(|d| d.last_poll_ms),
+                alarms_cleared_at: live.alarms_cleared_at,
                 new_parts,
             }
         };

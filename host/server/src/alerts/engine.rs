@@ -149,6 +149,8 @@ struct Track {
     /// When the latest data arrived, in wall time (nanoseconds).
     arrived: Option<Timestamp>,
     alarm_since: Option<Timestamp>,
+    /// When an alarm last cleared.
+    alarms_cleared: Option<Timestamp>,
     /// Since when it has been online, as far as the engine saw.
     online_since: Option<Timestamp>,
     /// When its driver here last polled it, in wall time (nanoseconds).
@@ -405,6 +407,7 @@ impl Engine {
             track.arrived = event.last_update_ms.map(|ms| ms.saturating_mul(MILLI));
         }
         track.alarm_since = event.alarm_since;
+        track.alarms_cleared = event.alarms_cleared_at;
         track.last_poll = event.last_poll_ms.map(|ms| ms.saturating_mul(MILLI));
         if event.status == MachineStatus::Offline {
             track.online_since = None;
@@ -576,12 +579,13 @@ impl Judging<'_> {
         match stretch {
             None => {
                 if let Some((fired, cause)) = state.fired.take() {
+                    let ended = ended_at(cause, track, state.start, now);
                     out.push(Transition {
                         rule: rule.clone(),
                         machine: machine.clone(),
                         kind: EventKind::Resolved,
                         id: self.ids.next(now),
-                        at: data_now.unwrap_or(now),
+                        at: ended.or(data_now).unwrap_or(now),
                         since: state.start,
                         resolves: Some(fired),
                         cause,
@@ -594,14 +598,20 @@ impl Judging<'_> {
                 let renewed = state.start.is_some()
                     && matches!((state.key, stretch.key), (Some(a), Some(b)) if a != b);
                 if renewed {
-                    // The previous stretch ended unseen: it ended by the time this one began.
+                    // The previous stretch ended unseen, by the time this one began — when the
+                    // machine's change does not say more exactly.
                     if let Some((fired, cause)) = state.fired.take() {
+                        let ended = if cause == stretch.cause {
+                            None
+                        } else {
+                            ended_at(cause, track, state.start, now)
+                        };
                         out.push(Transition {
                             rule: rule.clone(),
                             machine: machine.clone(),
                             kind: EventKind::Resolved,
                             id: self.ids.next(now),
-                            at: stretch.start,
+                            at: ended.unwrap_or(stretch.start),
                             since: state.start,
                             resolves: Some(fired),
                             cause,
@@ -654,6 +664,30 @@ impl Judging<'_> {
             self.timers.insert((at, (self.org.clone(), key.0, key.1)));
         }
     }
+}
+
+/// When a stretch that began at `start` and fired for `cause` ended, as exactly as the
+/// machine's latest change tells: the start of the status that replaced the one it was about,
+/// when an alarm last cleared, or when a silent driver was heard from again. `None` when the
+/// change tells nothing better than its own data time.
+fn ended_at(
+    cause: Cause,
+    track: &Track,
+    start: Option<Timestamp>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    let status = track.status?;
+    let ended = match cause {
+        Cause::Alarm(AlarmLevel::Fault) if status != MachineStatus::Alarm => track.since,
+        Cause::Offline if status != MachineStatus::Offline => track.since,
+        Cause::Idle if status != MachineStatus::Idle => track.since,
+        Cause::Alarm(AlarmLevel::Warning) if status == MachineStatus::Offline => track.since,
+        Cause::Alarm(AlarmLevel::Warning) => track.alarms_cleared,
+        Cause::Silent => Some(track.last_poll.unwrap_or(now)),
+        _ => None,
+    }?;
+    // What came before the stretch tells nothing of its end.
+    (start.is_none_or(|start| ended >= start)).then_some(ended)
 }
 
 fn cause_of(condition: &Condition) -> Cause {
@@ -792,6 +826,7 @@ mod tests {
             data_time: Some(data),
             alarm_since: (status == MachineStatus::Alarm).then_some(since),
             last_poll_ms: None,
+            alarms_cleared_at: None,
             new_parts: Vec::new(),
         }
     }
@@ -1007,6 +1042,28 @@ mod tests {
         assert_eq!(
             kinds(&engine.observe(&online, NOW)),
             [(EventKind::Fired, Some(back), back + 10 * MIN)]
+        );
+    }
+
+    #[test]
+    fn a_resolved_alarm_is_dated_when_it_cleared_not_when_the_news_arrived() {
+        let warning = Condition::InAlarm {
+            minutes: 10,
+            level: AlarmLevel::Warning,
+        };
+        let mut engine = engine(vec![rule("warn", warning)], Vec::new());
+        let s = REPLAY_DAY;
+        let mut running = replayed(MachineStatus::Running, s, s + 11 * MIN);
+        running.alarm_since = Some(s);
+        assert_eq!(engine.observe(&running, NOW).len(), 1);
+        // The warning cleared at s + 12 min; the batch that said so ran on to s + 15 min.
+        running.alarm_since = None;
+        running.alarms_cleared_at = Some(s + 12 * MIN);
+        running.data_time = Some(s + 15 * MIN);
+        let resolved = engine.observe(&running, NOW);
+        assert_eq!(
+            kinds(&resolved),
+            [(EventKind::Resolved, Some(s), s + 12 * MIN)]
         );
     }
 
