@@ -8,6 +8,7 @@
 //! This crate knows nothing of WebAssembly, storage or HTTP.
 
 mod account;
+pub mod alert;
 pub mod audit;
 mod connection;
 mod derived;
@@ -21,6 +22,7 @@ mod status;
 mod token;
 
 pub use account::{ApiToken, EmailLink, Invitation, LinkPurpose, Membership, Role, Session, User};
+pub use alert::{AlertEvent, AlertRule, UserMute};
 pub use connection::{
     Account, Connection, ConnectionStatus, LibraryEntry, Sealed, SyncFailure, SyncRecord,
 };

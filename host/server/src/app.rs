@@ -39,6 +39,8 @@ pub struct AppState {
     pub integrations: Arc<crate::integrations::Integrations>,
     /// Report runs.
     pub reports: Arc<crate::reports::Reports>,
+    /// Alert rules, their evaluation and their history.
+    pub alerts: Arc<crate::alerts::Alerts>,
 }
 
 /// How the site is reached, which decides its links and cookies.

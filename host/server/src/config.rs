@@ -57,6 +57,33 @@ pub struct ServerConfig {
     /// How reports run.
     #[serde(default)]
     pub reports: ReportsSection,
+    /// How alerts are delivered.
+    #[serde(default)]
+    pub alerts: AlertsSection,
+}
+
+/// `[alerts]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct AlertsSection {
+    /// Retries of a webhook after its first attempt fails (an error or an answer other than
+    /// 2xx).
+    pub webhook_retries: u32,
+    /// Milliseconds before the first retry; doubled after each, up to 5 minutes.
+    pub webhook_backoff_ms: u64,
+    /// Let webhooks reach private addresses (10/8, 172.16/12, 192.168/16, 100.64/10,
+    /// fc00::/7). Loopback and link-local follow `[network]`.
+    pub webhook_allow_private: bool,
+}
+
+impl Default for AlertsSection {
+    fn default() -> Self {
+        AlertsSection {
+            webhook_retries: 5,
+            webhook_backoff_ms: 1000,
+            webhook_allow_private: false,
+        }
+    }
 }
 
 /// `[reports]`

@@ -10,6 +10,8 @@
 //! - [`plugins`] installs, lists and removes plugins (shared with the CLI);
 //! - [`setup`] adds, changes, disables, enables, removes and tests machines (shared by the API
 //!   and the web pages);
+//! - [`alerts`] evaluates the organizations' alert rules as machine data arrives and delivers
+//!   their events by e-mail, signed webhook and in the app;
 //! - [`shifts`] lays an organization's shift schedule on the calendar of its time zone, and
 //!   replaces the schedule;
 //! - [`config`] is the server's configuration file;
@@ -17,6 +19,7 @@
 //!   connection (the integrations' OAuth connections are its users).
 
 pub mod accounts;
+pub mod alerts;
 pub mod api;
 pub mod app;
 pub mod auth;
@@ -155,6 +158,7 @@ pub async fn serve(
     .await?;
     let scheduler = tokio::spawn(app.reports.clone().run_schedules(app.clone()));
     let stopping = app.stopping.clone();
+    let alerts = app.alerts.clone();
     let shutdown = async move {
         shutdown.await;
         stopping.cancel();
@@ -173,6 +177,7 @@ pub async fn serve(
     };
     retention.abort();
     scheduler.abort();
+    alerts.stop();
     if let Some(task) = periodic_sync {
         task.abort();
     }
@@ -224,6 +229,17 @@ async fn app_state(
     let public_url = config.public_url();
     let limits = &config.ingest;
     let concurrency = std::thread::available_parallelism().map_or(2, usize::from);
+    let mailer = Arc::new(mail::Mailer::new(
+        config.email.smtp_url.as_deref(),
+        &config.email.from,
+    )?);
+    let alerts = alerts::Alerts::start(
+        store.clone(),
+        live.clone(),
+        mailer.clone(),
+        alerts::AlertSettings::from_config(config),
+    )
+    .await?;
     Ok(app::AppState {
         web: Arc::new(app::WebSettings {
             secure: public_url.starts_with("https://"),
@@ -240,13 +256,11 @@ async fn app_state(
         )),
         passwords: auth::password::PasswordHasher::new(concurrency)?,
         sign_in_limiter: Arc::default(),
-        mailer: Arc::new(mail::Mailer::new(
-            config.email.smtp_url.as_deref(),
-            &config.email.from,
-        )?),
+        mailer,
         stopping: tokio_util::sync::CancellationToken::new(),
         integrations,
         reports,
+        alerts,
     })
 }
 

@@ -25,6 +25,14 @@ pub struct MachineLive {
     pub current: Option<Current>,
     /// When the last observation arrived, in milliseconds since the Unix epoch.
     pub last_update_ms: Option<i64>,
+    /// The latest timestamp of its observations (data time, by the machine's clock), in
+    /// nanoseconds since the Unix epoch.
+    #[serde(skip)]
+    pub data_time: Option<Timestamp>,
+    /// When an active alarm last cleared, in data time: the timestamp of the observation that
+    /// cleared it.
+    #[serde(skip)]
+    pub alarms_cleared_at: Option<Timestamp>,
     /// Its driver's health.
     pub driver: Option<DriverHealth>,
     /// Its parts of the organization's current day, once someone has asked (see
@@ -77,6 +85,52 @@ pub struct LiveEvent {
     pub last_update_ms: Option<i64>,
     /// The sequence number of its latest observation.
     pub sequence: u64,
+    /// Since when it has had its status, in data time (nanoseconds since the Unix epoch).
+    #[serde(skip)]
+    pub since: Option<Timestamp>,
+    /// The latest timestamp of its observations, in data time.
+    #[serde(skip)]
+    pub data_time: Option<Timestamp>,
+    /// When the earliest of its active alarms (warnings included) was raised, in data time.
+    #[serde(skip)]
+    pub alarm_since: Option<Timestamp>,
+    /// When its driver here last polled it successfully (with or without data), in
+    /// milliseconds since the Unix epoch; `None` when no driver here reads it.
+    #[serde(skip)]
+    pub last_poll_ms: Option<i64>,
+    /// When an active alarm last cleared, in data time.
+    #[serde(skip)]
+    pub alarms_cleared_at: Option<Timestamp>,
+    /// Parts counted by this change: when, and how many.
+    #[serde(skip)]
+    pub new_parts: Vec<(Timestamp, u64)>,
+}
+
+/// When the latest of the alarms active `before` and no longer active `after` cleared: the
+/// timestamp of the batch's last observation of its data item (what cleared it). Reads the
+/// batch only when an alarm cleared.
+fn cleared_at(
+    before: Option<&Current>,
+    after: Option<&Current>,
+    batch: &[StoredObservation],
+) -> Option<Timestamp> {
+    let after = after.map_or(&[][..], |current| current.alarms.as_slice());
+    before?
+        .alarms
+        .iter()
+        .filter(|alarm| {
+            !after
+                .iter()
+                .any(|a| a.data_item == alarm.data_item && a.native_code == alarm.native_code)
+        })
+        .filter_map(|alarm| {
+            batch
+                .iter()
+                .rev()
+                .find(|o| o.observation.data_item == alarm.data_item)
+                .map(|o| o.observation.timestamp.max(alarm.start))
+        })
+        .max()
 }
 
 type Key = (OrgId, MachineId);
@@ -134,6 +188,7 @@ impl LiveState {
         current: Current,
     ) {
         let mut live = MachineLive {
+            data_time: latest.iter().map(|o| o.observation.timestamp).max(),
             data_items: items,
             latest: latest
                 .into_iter()
@@ -161,10 +216,17 @@ impl LiveState {
         now_ms: i64,
         current: Current,
     ) {
-        self.update(org, machine, |live| {
+        let counted = new_parts
+            .iter()
+            .map(|count| (count.at, count.parts))
+            .collect();
+        self.update_counting(org, machine, counted, |live| {
             if let Some(today) = &mut live.parts_today {
                 today.add(new_parts);
             }
+            // Time only goes forward, as the deriver reads it.
+            let newest = batch.iter().map(|o| o.observation.timestamp).max();
+            live.data_time = live.data_time.max(newest);
             // Newest first, so each data item is cloned once however often a batch repeats it.
             let mut seen = std::collections::HashSet::new();
             for stored in batch.iter().rev() {
@@ -174,7 +236,11 @@ impl LiveState {
                 }
             }
             live.last_update_ms = Some(now_ms);
+            let previous = live.current.take();
             live.set_current(current);
+            if let Some(cleared) = cleared_at(previous.as_ref(), live.current.as_ref(), batch) {
+                live.alarms_cleared_at = Some(cleared);
+            }
         });
     }
 
@@ -202,16 +268,34 @@ impl LiveState {
     }
 
     fn update(&self, org: &OrgId, machine: &MachineId, change: impl FnOnce(&mut MachineLive)) {
+        self.update_counting(org, machine, Vec::new(), change);
+    }
+
+    /// Applies `change` and broadcasts the result, with the parts the change counted.
+    fn update_counting(
+        &self,
+        org: &OrgId,
+        machine: &MachineId,
+        new_parts: Vec<(Timestamp, u64)>,
+        change: impl FnOnce(&mut MachineLive),
+    ) {
         let event = {
             let mut machines = self.write();
             let live = machines.entry((org.clone(), machine.clone())).or_default();
             change(live);
+            let current = live.current.as_ref();
             LiveEvent {
                 org: org.clone(),
                 machine: machine.clone(),
                 status: live.status.unwrap_or(MachineStatus::Offline),
                 last_update_ms: live.last_update_ms,
                 sequence: live.latest.values().map(|o| o.sequence).max().unwrap_or(0),
+                since: current.and_then(|c| c.since),
+                data_time: live.data_time,
+                alarm_since: current.and_then(|c| c.alarms.iter().map(|a| a.start).min()),
+                last_poll_ms: live.driver.as_ref().and_then(|d| d.last_poll_ms),
+                alarms_cleared_at: live.alarms_cleared_at,
+                new_parts,
             }
         };
         // No subscribers is fine.

@@ -102,6 +102,11 @@ impl Mailer {
         Ok(Self { transport, from })
     }
 
+    /// Whether messages go to an SMTP server, rather than to the log.
+    pub fn is_configured(&self) -> bool {
+        self.transport.is_some()
+    }
+
     /// Sends `email` in the background, retrying with backoff; failures are logged.
     pub fn send_later(self: &std::sync::Arc<Self>, email: Email) {
         let mailer = self.clone();

@@ -225,6 +225,10 @@ pub async fn replace(
         audit = audit.actor(user);
     }
     audit.record(app).await?;
+    // Idle-in-shift alert rules judge by the new schedule from now on.
+    if let Err(error) = app.alerts.reload(tenant.org()).await {
+        tracing::warn!(org = %tenant.org(), %error, "alert rules keep the old shifts until restart");
+    }
     Ok(shifts)
 }
 

@@ -83,6 +83,13 @@ pub(crate) mod tree {
     pub(crate) const REPORT_DOCUMENTS: &str = "report_documents";
     /// `org 0 schedule` → JSON [`ReportSchedule`](chatter_model::ReportSchedule).
     pub(crate) const REPORT_SCHEDULES: &str = "report_schedules";
+    /// `org 0 rule` → JSON [`AlertRule`](chatter_model::AlertRule).
+    pub(crate) const ALERT_RULES: &str = "alert_rules";
+    /// `org 0 event` → JSON [`AlertEvent`](chatter_model::AlertEvent); event ids sort by
+    /// creation.
+    pub(crate) const ALERT_EVENTS: &str = "alert_events";
+    /// `org 0 rule 0 user` → JSON [`UserMute`](chatter_model::UserMute).
+    pub(crate) const ALERT_MUTES: &str = "alert_mutes";
     /// Record number, big-endian `u64` → JSON
     /// [`AuditRecord`](chatter_model::audit::AuditRecord).
     pub(crate) const AUDIT: &str = "audit";

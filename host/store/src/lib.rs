@@ -10,6 +10,7 @@
 //! concurrent writers with group commit (see [`CommitMode`]).
 
 mod accounts;
+mod alerts;
 mod codec;
 mod commit;
 mod disk_sync;
@@ -22,6 +23,7 @@ mod sled_store;
 mod store;
 
 pub use accounts::{Accounts, AuditFilter};
+pub use alerts::Alerts;
 pub use commit::CommitMode;
 pub use error::{CodecError, StoreError};
 pub use library::Library;

@@ -4,6 +4,7 @@
 //! only flushes wait for the disk, and those run on the commit thread (see `commit`).
 
 mod accounts;
+mod alerts;
 mod derived;
 mod library;
 mod machines;
@@ -86,6 +87,9 @@ struct Trees {
     report_runs: Table,
     report_documents: Table,
     report_schedules: Table,
+    alert_rules: Table,
+    alert_events: Table,
+    alert_mutes: Table,
 }
 
 impl SledStore {
@@ -218,6 +222,9 @@ impl Trees {
             report_runs: table(tree::REPORT_RUNS)?,
             report_documents: table(tree::REPORT_DOCUMENTS)?,
             report_schedules: table(tree::REPORT_SCHEDULES)?,
+            alert_rules: table(tree::ALERT_RULES)?,
+            alert_events: table(tree::ALERT_EVENTS)?,
+            alert_mutes: table(tree::ALERT_MUTES)?,
         })
     }
 
@@ -306,6 +313,23 @@ impl Table {
 
     fn scan_json<T: DeserializeOwned>(&self, prefix: &[u8]) -> Result<Vec<T>, StoreError> {
         self.scan(prefix, |key, value| codec::from_json(self.name, key, value))
+    }
+
+    /// Decodes the values of the last `limit` keys starting with `prefix`, last key first.
+    fn scan_json_back<T: DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<T>, StoreError> {
+        self.tree
+            .scan_prefix(prefix)
+            .rev()
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry.map_err(self.failed("scanning", prefix))?;
+                codec::from_json(self.name, &key, &value)
+            })
+            .collect()
     }
 
     /// Removes every key starting with `prefix`; returns how many there were.

@@ -10,6 +10,7 @@ use chatter_model::{
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::Accounts;
+use crate::alerts::Alerts;
 use crate::error::StoreError;
 use crate::library::Library;
 use crate::reports::Reports;
@@ -112,7 +113,7 @@ pub struct Expired {
 /// Every write returns only once it is durable. Reads of something that does not exist return
 /// `None` or an empty collection rather than an error.
 #[async_trait::async_trait]
-pub trait Store: Accounts + Library + Reports {
+pub trait Store: Accounts + Library + Reports + Alerts {
     /// Creates or replaces an organization.
     async fn put_organization(&self, org: &Organization) -> Result<(), StoreError>;
 

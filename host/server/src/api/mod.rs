@@ -3,6 +3,7 @@
 //! to JSON. Who may call each route is declared here, in [`routes`].
 
 mod account;
+mod alerts;
 pub(crate) mod data;
 mod edge;
 mod events;
@@ -20,8 +21,8 @@ use tower_http::decompression::RequestDecompressionLayer;
 
 use crate::auth::Access::{Device, Org, Public, SignedIn};
 use crate::auth::Permission::{
-    ManageDeviceTokens, ManageIntegrations, ManageMembers, ManageOrganization, OperateMachines,
-    ReadAudit, ReadMachines, RunReports,
+    ManageAlerts, ManageDeviceTokens, ManageIntegrations, ManageMembers, ManageOrganization,
+    OperateMachines, ReadAudit, ReadMachines, RunReports,
 };
 use crate::error::ApiError;
 use crate::routes::{Route, route};
@@ -29,7 +30,7 @@ use crate::routes::{Route, route};
 /// The API's routes, each with who may call it.
 pub(crate) fn routes() -> Vec<Route> {
     use Method as M;
-    vec![
+    let mut routes = vec![
         route(M::GET, "/healthz", Public, healthz),
         route(M::GET, "/api/v1/me", SignedIn, account::me),
         route(M::GET, "/api/v1/tokens", SignedIn, account::list_tokens),
@@ -291,6 +292,64 @@ pub(crate) fn routes() -> Vec<Route> {
             "/api/v1/reports/schedules/{id}/run",
             Org(RunReports),
             reports::run_schedule,
+        ),
+    ];
+    routes.extend(alert_routes());
+    routes
+}
+
+/// The alerts API: reading with the machines, managing rules with [`ManageAlerts`], and each
+/// member's own mute with reading.
+fn alert_routes() -> Vec<Route> {
+    use Method as M;
+    vec![
+        route(
+            M::GET,
+            "/api/v1/alerts/rules",
+            Org(ReadMachines),
+            alerts::list_rules,
+        ),
+        route(
+            M::POST,
+            "/api/v1/alerts/rules",
+            Org(ManageAlerts),
+            alerts::create_rule,
+        ),
+        route(
+            M::GET,
+            "/api/v1/alerts/rules/{id}",
+            Org(ReadMachines),
+            alerts::get_rule,
+        ),
+        route(
+            M::PUT,
+            "/api/v1/alerts/rules/{id}",
+            Org(ManageAlerts),
+            alerts::replace_rule,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/alerts/rules/{id}",
+            Org(ManageAlerts),
+            alerts::delete_rule,
+        ),
+        route(
+            M::POST,
+            "/api/v1/alerts/rules/{id}/mute",
+            Org(ReadMachines),
+            alerts::mute,
+        ),
+        route(
+            M::DELETE,
+            "/api/v1/alerts/rules/{id}/mute",
+            Org(ReadMachines),
+            alerts::unmute,
+        ),
+        route(
+            M::GET,
+            "/api/v1/alerts/events",
+            Org(ReadMachines),
+            alerts::events,
         ),
     ]
 }

@@ -15,6 +15,8 @@ pub enum Permission {
     ManageIntegrations,
     /// Run reports, and schedule them.
     RunReports,
+    /// Create, change, mute for everyone and delete alert rules.
+    ManageAlerts,
     /// Create and revoke the organization's device tokens (edge connectors).
     ManageDeviceTokens,
     /// Invite people, change members' roles (up to their own), remove members.
@@ -27,11 +29,12 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, in the order of the documented table.
-    pub const ALL: [Permission; 8] = [
+    pub const ALL: [Permission; 9] = [
         Permission::ReadMachines,
         Permission::OperateMachines,
         Permission::ManageIntegrations,
         Permission::RunReports,
+        Permission::ManageAlerts,
         Permission::ManageDeviceTokens,
         Permission::ManageMembers,
         Permission::ReadAudit,
@@ -44,7 +47,8 @@ impl Permission {
             Permission::ReadMachines => Role::Viewer,
             Permission::OperateMachines
             | Permission::ManageIntegrations
-            | Permission::RunReports => Role::Member,
+            | Permission::RunReports
+            | Permission::ManageAlerts => Role::Member,
             Permission::ManageDeviceTokens | Permission::ManageMembers | Permission::ReadAudit => {
                 Role::Admin
             }
@@ -66,6 +70,7 @@ impl Permission {
                 "Connect, sync and disconnect integrations (Autodesk); link programs to machines"
             }
             Permission::RunReports => "Run reports and schedule them",
+            Permission::ManageAlerts => "Create, change, mute and delete alert rules",
             Permission::ManageDeviceTokens => "Create and revoke device tokens (edge connectors)",
             Permission::ManageMembers => {
                 "Invite people, change roles up to their own, remove members"

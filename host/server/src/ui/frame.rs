@@ -18,6 +18,7 @@ pub(crate) enum Section {
     Library,
     Integrations,
     Reports,
+    Alerts,
     Members,
     Audit,
     Organization,
@@ -63,6 +64,9 @@ pub(crate) struct Nav {
     pub(crate) has_org: bool,
     /// Whether their role there may read the audit log.
     pub(crate) can_read_audit: bool,
+    /// The alerts open in the organization that they see (see
+    /// [`crate::alerts::Alerts::open_count`]).
+    pub(crate) open_alerts: usize,
 }
 
 impl Nav {
@@ -73,6 +77,7 @@ impl Nav {
             Section::Library => "library",
             Section::Integrations => "integrations",
             Section::Reports => "reports",
+            Section::Alerts => "alerts",
             Section::Members => "members",
             Section::Audit => "audit",
             Section::Organization => "organization",
@@ -147,6 +152,10 @@ impl Frame {
                 selected: Some(&org.id) == current.as_ref(),
             })
             .collect();
+        let open_alerts = match &current {
+            Some(org) if role.is_some() => app.alerts.open_count(org, &user.id).await?,
+            _ => 0,
+        };
         let mut frame = Frame::public(
             title,
             session.map_or_else(String::new, |session| session.csrf_token.clone()),
@@ -157,6 +166,7 @@ impl Frame {
             orgs,
             has_org: role.is_some(),
             can_read_audit: role.is_some_and(|role| Permission::ReadAudit.granted_to(role)),
+            open_alerts,
         });
         Ok(frame)
     }
@@ -313,6 +323,12 @@ fn done_message(code: &str) -> Option<&'static str> {
         "machine_enabled" => "Machine enabled: its driver is starting.",
         "machine_deleted" => "Machine deleted with all its data.",
         "shifts_saved" => "Shifts saved.",
+        "alert_rule_added" => "Rule added. It watches the machines' data from now on.",
+        "alert_rule_deleted" => "Rule deleted. Its events stay in the history.",
+        "alert_muted_for_me" => "Muted for you: you get none of its e-mail.",
+        "alert_unmuted_for_me" => "Unmuted for you.",
+        "alert_rule_muted" => "Muted for everyone: its events are recorded, nothing is sent.",
+        "alert_rule_unmuted" => "Unmuted for everyone.",
         _ => return None,
     })
 }

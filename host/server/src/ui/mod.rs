@@ -16,12 +16,14 @@
 //!   machines), [`tv`] (TV mode and wall displays), [`members`], [`audit`], [`account`],
 //!   [`deletion`], [`organization`] (with [`shift_lines`], how its page writes shifts),
 //!   [`integrations`] (connecting Autodesk and kin), [`library`] (what they imported),
-//!   [`reports`] (running reports and their archive), and [`assets`] for the stylesheet and the
+//!   [`reports`] (running reports and their archive), [`alerts`] (alert rules, mutes and their
+//!   history), and [`assets`] for the stylesheet and the
 //!   pages' scripts;
 //! - [`floor_view`] and [`floor_feed`]: the machine tiles the dashboard and TV mode draw, and
 //!   the data that keeps them live.
 
 mod account;
+mod alerts;
 mod assets;
 mod audit;
 mod cookies;
@@ -190,6 +192,43 @@ pub(crate) fn routes() -> Vec<Route> {
             "/reports/runs/{id}/view/{name}",
             read,
             reports::view_document,
+        ),
+        route(M::GET, "/alerts", read, alerts::show),
+        route(
+            M::POST,
+            "/alerts/rules",
+            Org(Permission::ManageAlerts),
+            alerts::create,
+        ),
+        route(
+            M::POST,
+            "/alerts/rules/{id}/delete",
+            Org(Permission::ManageAlerts),
+            alerts::delete,
+        ),
+        route(
+            M::POST,
+            "/alerts/rules/{id}/mute",
+            read,
+            alerts::mute_for_me,
+        ),
+        route(
+            M::POST,
+            "/alerts/rules/{id}/unmute",
+            read,
+            alerts::unmute_for_me,
+        ),
+        route(
+            M::POST,
+            "/alerts/rules/{id}/mute-rule",
+            Org(Permission::ManageAlerts),
+            alerts::mute_rule,
+        ),
+        route(
+            M::POST,
+            "/alerts/rules/{id}/unmute-rule",
+            Org(Permission::ManageAlerts),
+            alerts::unmute_rule,
         ),
         route(M::GET, "/organization", read, organization::show),
         route(

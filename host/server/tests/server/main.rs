@@ -7,6 +7,7 @@
 mod common;
 
 mod agent_driver;
+mod alerts;
 mod api;
 mod browser;
 mod floor;

@@ -18,7 +18,7 @@ use chatter_model::{
 };
 use chatter_server::auth::{Access, secret};
 use chatter_server::routes::{RouteSpec, table};
-use chatter_store::{Accounts, Library, Reports, SledStore, Store};
+use chatter_store::{Accounts, Alerts, Library, Reports, SledStore, Store};
 use reqwest::Method;
 
 /// What the other organization holds, and the ids a caller of `acme` will try.
@@ -34,6 +34,7 @@ struct Other {
     report_run: String,
     report_document: String,
     report_schedule: String,
+    alert_rule: String,
     /// Text that must never appear in an answer to `acme`'s callers.
     secrets: Vec<String>,
 }
@@ -296,10 +297,52 @@ fn cases(other: &Other) -> BTreeMap<(String, &'static str), Case> {
         (Method::POST, "/reports/schedules", plain(Form)),
         (Method::POST, "/reports/schedules/{id}/delete", plain(Form)),
         (Method::POST, "/reports/schedules/{id}/run", plain(Form)),
+        (Method::GET, "/api/v1/alerts/rules", plain(None)),
+        (
+            Method::POST,
+            "/api/v1/alerts/rules",
+            plain(json(alert_rule_body(other))),
+        ),
+        (Method::GET, "/api/v1/alerts/rules/{id}", plain(None)),
+        (
+            Method::PUT,
+            "/api/v1/alerts/rules/{id}",
+            plain(json(alert_rule_body(other))),
+        ),
+        (Method::DELETE, "/api/v1/alerts/rules/{id}", plain(None)),
+        (
+            Method::POST,
+            "/api/v1/alerts/rules/{id}/mute",
+            plain(json(serde_json::json!({}))),
+        ),
+        (
+            Method::DELETE,
+            "/api/v1/alerts/rules/{id}/mute",
+            plain(None),
+        ),
+        (Method::GET, "/api/v1/alerts/events", plain(None)),
+        (Method::GET, "/alerts", plain(None)),
+        (Method::POST, "/alerts/rules", plain(Form)),
+        (Method::POST, "/alerts/rules/{id}/delete", plain(Form)),
+        (Method::POST, "/alerts/rules/{id}/mute", plain(Form)),
+        (Method::POST, "/alerts/rules/{id}/unmute", plain(Form)),
+        (Method::POST, "/alerts/rules/{id}/mute-rule", plain(Form)),
+        (Method::POST, "/alerts/rules/{id}/unmute-rule", plain(Form)),
     ];
     list.into_iter()
         .map(|(method, path, case)| ((method.to_string(), path), case))
         .collect()
+}
+
+/// An alert rule watching the other organization's machine and e-mailing its member: refused
+/// (422) for those who may manage rules, 403 for the others.
+fn alert_rule_body(other: &Other) -> serde_json::Value {
+    serde_json::json!({
+        "name": "Intruder rule",
+        "condition": { "kind": "offline", "minutes": 5 },
+        "machines": [other.machine.as_str()],
+        "channels": { "email": [other.member.as_str()], "in_app": true },
+    })
 }
 
 /// The path with the other organization's ids in place of its parameters; `None` if it has
@@ -311,6 +354,8 @@ fn foreign_path(route: &RouteSpec, other: &Other) -> Option<String> {
     }
     let id = if route.path.contains("/schedules/") {
         other.report_schedule.clone()
+    } else if route.path.contains("/alerts/rules/") {
+        other.alert_rule.clone()
     } else if route.path.contains("/runs/") {
         other.report_run.clone()
     } else if route.path.contains("/connections/") {
@@ -645,8 +690,19 @@ async fn other_organization(store: &SledStore) -> Other {
         .unwrap();
     let schedule = umbrella_schedule(&org, &member.id);
     store.put_report_schedule(&schedule).await.unwrap();
+    let rule = umbrella_alert_rule(&org, &machine, &member.id);
+    store.put_alert_rule(&rule).await.unwrap();
+    store
+        .put_alert_event(&umbrella_alert_event(&org, &machine))
+        .await
+        .unwrap();
+    store
+        .put_user_mute(&org, &umbrella_mute(&member.id))
+        .await
+        .unwrap();
     Other {
         report_schedule: schedule.id.clone(),
+        alert_rule: rule.id.clone(),
         report_run: run.id.clone(),
         report_document: document.name.clone(),
         connection: connection.id,
@@ -666,6 +722,11 @@ async fn other_organization(store: &SledStore) -> Other {
             "Umbrella advice".into(),
             schedule.id.clone(),
             "Umbrella weekly digest".into(),
+            "Umbrella secret alert rule".into(),
+            "hooks.umbrella.example".into(),
+            "umbrella-webhook-secret-value".into(),
+            "Umbrella alarm message".into(),
+            "UMBRELLA ALARM TEXT".into(),
             org.to_string(),
             "Umbrella Works".into(),
             "Umbrella vault mill".into(),
@@ -739,6 +800,68 @@ fn umbrella_report_run(org: &OrgId, machine: &MachineId) -> chatter_model::Repor
             text: "Umbrella advice".into(),
             evidence: Vec::new(),
         }],
+    }
+}
+
+/// The other organization's alert rule.
+fn umbrella_alert_rule(
+    org: &OrgId,
+    machine: &MachineId,
+    member: &UserId,
+) -> chatter_model::AlertRule {
+    use chatter_model::alert::{Channels, Condition, Webhook};
+    chatter_model::AlertRule {
+        id: "a1e47a1e47a1e470".into(),
+        org: org.clone(),
+        name: "Umbrella secret alert rule".into(),
+        condition: Condition::Offline { minutes: 5 },
+        machines: vec![machine.clone()],
+        channels: Channels {
+            email: vec![member.clone()],
+            webhook: Some(Webhook {
+                url: "https://hooks.umbrella.example/secret-hook".into(),
+                secret: "umbrella-webhook-secret-value".into(),
+            }),
+            in_app: true,
+        },
+        enabled: true,
+        muted_until_ms: None,
+        created_by: member.clone(),
+        created_ms: 1,
+    }
+}
+
+/// The other organization's alert event.
+fn umbrella_alert_event(org: &OrgId, machine: &MachineId) -> chatter_model::AlertEvent {
+    chatter_model::AlertEvent {
+        id: "0000000000001-00000001".into(),
+        org: org.clone(),
+        rule: "a1e47a1e47a1e470".into(),
+        rule_name: "Umbrella secret alert rule".into(),
+        machine: machine.clone(),
+        machine_name: "Umbrella vault mill".into(),
+        kind: chatter_model::alert::EventKind::Fired,
+        at: 1_700_000_000_000_000_000,
+        since: Some(1_699_999_000_000_000_000),
+        message: "Umbrella alarm message".into(),
+        alarm: Some(chatter_model::alert::AlarmNote {
+            code: Some("U-1".into()),
+            text: Some("UMBRELLA ALARM TEXT".into()),
+            level: "fault".into(),
+        }),
+        resolves: None,
+        muted: false,
+        deliveries: Vec::new(),
+        created_ms: 1,
+    }
+}
+
+/// The other organization's member's mute of its rule.
+fn umbrella_mute(member: &UserId) -> chatter_model::UserMute {
+    chatter_model::UserMute {
+        user: member.clone(),
+        rule: "a1e47a1e47a1e470".into(),
+        until_ms: None,
     }
 }
 
@@ -882,4 +1005,17 @@ async fn still_intact(store: &SledStore, other: &Other) {
     assert_eq!(runs, [umbrella_report_run(&other.org, &other.machine)]);
     let schedules = store.report_schedules(&other.org).await.unwrap();
     assert_eq!(schedules, [umbrella_schedule(&other.org, &other.member)]);
+    let rules = store.alert_rules(&other.org).await.unwrap();
+    assert_eq!(
+        rules,
+        [umbrella_alert_rule(
+            &other.org,
+            &other.machine,
+            &other.member
+        )]
+    );
+    let events = store.alert_events(&other.org, 10).await.unwrap();
+    assert_eq!(events, [umbrella_alert_event(&other.org, &other.machine)]);
+    let mutes = store.user_mutes(&other.org).await.unwrap();
+    assert_eq!(mutes, [umbrella_mute(&other.member)]);
 }

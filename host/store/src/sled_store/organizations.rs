@@ -63,6 +63,7 @@ impl SledStore {
         self.purge_device_tokens(org)?;
         self.purge_org_library(org)?;
         self.purge_org_reports(org)?;
+        self.purge_org_alerts(org)?;
         self.purge_org_machines(org)
     }
 

@@ -84,6 +84,8 @@ pub struct ShopSetup {
     pub vault: chatter_server::config::KeySources,
     /// Seconds between retries of a failed scheduled report, if not the default.
     pub report_retry_delay_s: Option<u64>,
+    /// How alerts are delivered, if not the defaults.
+    pub alerts: chatter_server::config::AlertsSection,
 }
 
 /// Serves `machines` simulated machines.
@@ -133,6 +135,7 @@ pub async fn serve(setup: ShopSetup) -> Shop {
     }
     config.providers = setup.providers;
     config.vault = setup.vault;
+    config.alerts = setup.alerts;
     // Recorded machine data is years old: keep it.
     config.retention.raw_days = 0;
     config.retention.derived_days = 0;
