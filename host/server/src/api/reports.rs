@@ -35,6 +35,7 @@ pub(crate) fn api_error(error: ReportError) -> ApiError {
             ApiError::unprocessable("report_unavailable", error.to_string())
         }
         ReportError::Store(error) => ApiError::internal(error),
+        error @ ReportError::NoRandomness(_) => ApiError::internal(error),
     }
 }
 

@@ -51,6 +51,9 @@ pub enum ReportError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The system gave no randomness for a new id.
+    #[error("no randomness for a new id: {0}")]
+    NoRandomness(String),
 }
 
 /// What to run.
@@ -387,7 +390,7 @@ pub(crate) async fn run_machines(
 /// A run id that sorts by creation: milliseconds, then randomness against collisions.
 pub(crate) fn new_run_id() -> Result<String, ReportError> {
     let random = crate::auth::secret::random_hex::<4>()
-        .map_err(|e| ReportError::Invalid(format!("no randomness for a run id: {e}")))?;
+        .map_err(|e| ReportError::NoRandomness(e.to_string()))?;
     Ok(format!("{:013}-{random}", now_ms()))
 }
 

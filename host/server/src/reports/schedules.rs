@@ -162,7 +162,9 @@ impl Reports {
             Ok(run) => run,
             // A schedule that can no longer run (its plugin or a machine is gone) still
             // leaves a failed run in the archive, and its recipients hear of it.
-            Err(ReportError::Store(error)) => return Err(ReportError::Store(error)),
+            Err(error @ (ReportError::Store(_) | ReportError::NoRandomness(_))) => {
+                return Err(error);
+            }
             Err(refused) => self.refused_run(schedule, &request, &refused).await?,
         };
         let mut updated = schedule.clone();
