@@ -144,7 +144,7 @@ pub(crate) mod tests {
     use crate::stats::tests::events;
     use crate::stops::tests::{MINUTE, alarm, interval};
 
-    pub const DAY: i64 = 1440 * MINUTE;
+    pub use chatter_report_kit::sample::{self, DAY};
 
     /// `intervals` (minutes of a day) moved to day `d`.
     fn on_day(d: i64, intervals: &[(MachineState, i64, i64)]) -> Vec<StateInterval> {
@@ -187,47 +187,7 @@ pub(crate) mod tests {
     ///   running.
     pub fn sample() -> (ReportRequest, Answers) {
         use MachineState::{Alarm as A, Idle as I, Offline as O, Running as R, Setup as U};
-        let dates = ["2025-03-03", "2025-03-04"];
-        let days: Vec<Day> = dates
-            .iter()
-            .enumerate()
-            .map(|(d, date)| Day {
-                date: (*date).to_owned(),
-                range: TimeRange {
-                    start: d as i64 * DAY,
-                    end: (d as i64 + 1) * DAY,
-                },
-            })
-            .collect();
-        let mut shifts = Vec::new();
-        for (d, date) in dates.iter().enumerate() {
-            let base = d as i64 * DAY;
-            for (name, from, to) in [("First", 360, 840), ("Second", 840, 1320)] {
-                shifts.push(ShiftPeriod {
-                    shift: name.to_owned(),
-                    date: (*date).to_owned(),
-                    range: TimeRange {
-                        start: base + from * MINUTE,
-                        end: base + to * MINUTE,
-                    },
-                });
-            }
-        }
-        let request = ReportRequest {
-            organization: "Acme Machining".to_owned(),
-            machines: vec!["m3".to_owned(), "m2".to_owned()],
-            period: TimeRange {
-                start: 0,
-                end: 2 * DAY,
-            },
-            time_zone: "America/Chicago".to_owned(),
-            days,
-            shifts,
-            parameters: vec![
-                ("microstop-s".to_owned(), "120".to_owned()),
-                ("top".to_owned(), "10".to_owned()),
-            ],
-        };
+        let request = sample::request(2, &["m3", "m2"], &[("microstop-s", "120"), ("top", "10")]);
 
         let mill3_day = [
             (O, 0, 360),

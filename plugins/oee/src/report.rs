@@ -181,13 +181,12 @@ fn fleet(machines: &[Machine], shifts: usize) -> (Oee, Vec<Oee>) {
 #[cfg(test)]
 pub(crate) mod tests {
     use chatter_sdk::ErrorCode;
-    use chatter_sdk::ShiftPeriod;
     use chatter_sdk::machine_data::{Cycle, CycleEnd};
 
     use super::*;
     use crate::programs::tests::{MINUTE, cycle};
 
-    pub const DAY: i64 = 1440 * MINUTE;
+    pub use chatter_report_kit::sample::{self, DAY};
 
     /// Totals of the given minutes and counter rises.
     pub fn minutes(
@@ -255,50 +254,14 @@ pub(crate) mod tests {
     ///   min; on Second it runs O2000 (no ideal time) in 4 cycles of 50 min, idles 20 min and
     ///   is offline 260 min. Its scrap is not recorded.
     pub fn sample() -> (ReportRequest, Answers) {
-        let dates = ["2025-03-03", "2025-03-04", "2025-03-05"];
-        let days: Vec<Day> = dates
-            .iter()
-            .enumerate()
-            .map(|(d, date)| Day {
-                date: (*date).to_owned(),
-                range: TimeRange {
-                    start: d as i64 * DAY,
-                    end: (d as i64 + 1) * DAY,
-                },
-            })
-            .collect();
-        let mut shifts = Vec::new();
-        for (d, date) in dates.iter().enumerate() {
-            let base = d as i64 * DAY;
-            for (name, from, to) in [("First", 360, 840), ("Second", 840, 1320)] {
-                shifts.push(ShiftPeriod {
-                    shift: name.to_owned(),
-                    date: (*date).to_owned(),
-                    range: TimeRange {
-                        start: base + from * MINUTE,
-                        end: base + to * MINUTE,
-                    },
-                });
-            }
-        }
-        let request = ReportRequest {
-            organization: "Acme Machining".to_owned(),
-            machines: vec!["m1".to_owned(), "l2".to_owned()],
-            period: TimeRange {
-                start: 0,
-                end: 3 * DAY,
-            },
-            time_zone: "America/Chicago".to_owned(),
-            days,
-            shifts,
-            parameters: vec![
-                (
-                    "ideal-cycle-s".to_owned(),
-                    "O1000=230, O3000=510".to_owned(),
-                ),
-                ("scrap".to_owned(), "m1=12".to_owned()),
+        let request = sample::request(
+            3,
+            &["m1", "l2"],
+            &[
+                ("ideal-cycle-s", "O1000=230, O3000=510"),
+                ("scrap", "m1=12"),
             ],
-        };
+        );
 
         let mill_first = minutes(400, 20, 60, 0, 0, 84);
         let mill_second = minutes(380, 20, 50, 30, 0, 80);

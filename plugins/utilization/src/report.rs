@@ -105,53 +105,17 @@ pub(crate) mod tests {
     use crate::stats::tests::{cycle, events, totals};
     use crate::stops::tests::{MINUTE, fault, interval};
 
-    pub const DAY: i64 = 1440 * MINUTE;
+    pub use chatter_report_kit::sample::{self, DAY};
 
     /// A made-up run: three days from 2025-03-03, shifts First 06–14 and Second 14–22 each day,
     /// two machines with a pattern repeating daily.
     pub fn sample() -> (ReportRequest, Answers) {
         use MachineState::{Alarm, Idle, Offline, Paused, Running, Setup};
-        let dates = ["2025-03-03", "2025-03-04", "2025-03-05"];
-        let days: Vec<Day> = dates
-            .iter()
-            .enumerate()
-            .map(|(d, date)| Day {
-                date: (*date).to_owned(),
-                range: TimeRange {
-                    start: d as i64 * DAY,
-                    end: (d as i64 + 1) * DAY,
-                },
-            })
-            .collect();
-        let mut shifts = Vec::new();
-        for (d, date) in dates.iter().enumerate() {
-            let base = d as i64 * DAY;
-            for (name, from, to) in [("First", 360, 840), ("Second", 840, 1320)] {
-                shifts.push(ShiftPeriod {
-                    shift: name.to_owned(),
-                    date: (*date).to_owned(),
-                    range: TimeRange {
-                        start: base + from * MINUTE,
-                        end: base + to * MINUTE,
-                    },
-                });
-            }
-        }
-        let request = ReportRequest {
-            organization: "Acme Machining".to_owned(),
-            machines: vec!["m3".to_owned(), "l2".to_owned()],
-            period: TimeRange {
-                start: 0,
-                end: 3 * DAY,
-            },
-            time_zone: "America/Chicago".to_owned(),
-            days,
-            shifts,
-            parameters: vec![
-                ("utilization-target".to_owned(), "65".to_owned()),
-                ("long-idle-min".to_owned(), "30".to_owned()),
-            ],
-        };
+        let request = sample::request(
+            3,
+            &["m3", "l2"],
+            &[("utilization-target", "65"), ("long-idle-min", "30")],
+        );
 
         let shifted = |d: i64, i: StateInterval| StateInterval {
             state: i.state,

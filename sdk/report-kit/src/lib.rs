@@ -15,6 +15,7 @@
 //!   seconds for files (`12.345`), RFC 3339 moments in UTC and times of day (`06:05`).
 //! - [`html`]: escaping of text for markup.
 //! - [`schedule`]: the request's shifts grouped by name, and the scheduled time they make up.
+//! - [`sample`]: a made-up request (days and two shifts a day) for report plugins' unit tests.
 //! - [`states`]: time per machine state, summed.
 //!
 //! Everything here is pure: no host call is made, so a report's rendering is unit tested
@@ -42,6 +43,7 @@ pub mod csv;
 pub mod format;
 pub mod html;
 pub mod page;
+pub mod sample;
 pub mod schedule;
 pub mod states;
 pub mod timeline;

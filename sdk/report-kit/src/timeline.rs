@@ -66,7 +66,7 @@ impl Tick {
 const SHORT_LABELS_FROM_DAYS: usize = 8;
 
 /// The ticks of a period's timeline: the start of each local day when the period has several
-/// (labelled `YYYY-MM-DD`, or `MM-DD` from [`SHORT_LABELS_FROM_DAYS`] days on, the year being in
+/// (labelled `YYYY-MM-DD`, or `MM-DD` from `SHORT_LABELS_FROM_DAYS` days on, the year being in
 /// the page's heading); for one day, the start of each shift, or of the day without shifts.
 pub fn period_ticks(days: &[Day], shifts: &[ShiftPeriod]) -> Vec<Tick> {
     if days.len() > 1 || shifts.is_empty() {
