@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chatter_model::{Cycle, CycleEnd, Interval, MachineId, MachineStatus, Severity, Totals};
-use chatter_runtime::capabilities::machine_data::{Events, MachineData, Observations, RunMachine};
+use chatter_runtime::capabilities::machine_data::{
+    EventKinds, Events, MachineData, Observations, RunMachine,
+};
 use chatter_runtime::{
     Day, Fault, InstanceContext, LoadedPlugin, ReportInstance, ReportOutcome, ReportRequest,
     Runtime,
@@ -26,6 +28,8 @@ const HOUR: i64 = 3_600 * SECOND;
 struct Shop {
     machines: Vec<RunMachine>,
     asked: Mutex<Vec<String>>,
+    /// The kinds of each `events` call.
+    kinds: Mutex<Vec<EventKinds>>,
 }
 
 impl Shop {
@@ -37,6 +41,7 @@ impl Shop {
         Arc::new(Shop {
             machines: vec![machine("mill-1", "Mill 1"), machine("lathe-2", "Lathe 2")],
             asked: Mutex::new(Vec::new()),
+            kinds: Mutex::new(Vec::new()),
         })
     }
 
@@ -104,12 +109,13 @@ impl MachineData for Shop {
     async fn events(
         &self,
         machine: &MachineId,
-        from: i64,
-        _to: i64,
+        (from, _to): (i64, i64),
+        kinds: EventKinds,
         _limit: usize,
     ) -> Result<Events, String> {
         self.note(machine);
-        let cycles = if Self::running(machine) > 0 {
+        self.kinds.lock().unwrap().push(kinds);
+        let cycles = if kinds.cycles && Self::running(machine) > 0 {
             (0..3)
                 .map(|i| Cycle {
                     start: from + i * HOUR / 2,
@@ -230,6 +236,16 @@ async fn a_report_reads_its_machines_in_batches_and_hands_over_documents_and_adv
     // Three batched calls (timelines, totals, events) ask about each machine once.
     let asked = shop.asked.lock().unwrap().clone();
     assert_eq!(asked.len(), 6, "{asked:?}");
+    let cycles_only = EventKinds {
+        cycles: true,
+        parts: false,
+        alarms: false,
+    };
+    assert_eq!(
+        *shop.kinds.lock().unwrap(),
+        [cycles_only; 2],
+        "the kinds the report asked for reach the data source"
+    );
 }
 
 #[tokio::test]

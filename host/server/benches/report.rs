@@ -176,7 +176,7 @@ async fn bench() {
 
     let mut config = ServerConfig::default();
     config.server.data_dir = dir.path().to_owned();
-    config.server.organization = org;
+    config.server.organization = org.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let served: Arc<dyn Store> = store.clone();
@@ -202,11 +202,13 @@ async fn bench() {
     // Warm up: the first run compiles the component (no artifact cache here).
     let (first, _) = client.report(MACHINES, DAYS).await;
     println!(
-        "first run (compiles the component): {:.0} ms",
+        "first run (compiles the component, makes the day pages): {:.0} ms",
         first.as_secs_f64() * 1e3
     );
 
     let summary = median(summary_samples(&client, DAYS).await);
+    let reads = median(read_samples(store.as_ref(), &org, DAYS).await);
+    println!("store reads alone (every interval, cycle, part count and alarm): {reads:.1} ms");
     let (full, run) = measure(&client, MACHINES, DAYS).await;
     println!(
         "utilization, {MACHINES} machines × {DAYS} days: median {full:.1} ms ({ROUNDS} runs) — \
@@ -237,6 +239,33 @@ async fn summary_samples(client: &Client, days: i64) -> Vec<Duration> {
     let mut samples = Vec::new();
     for _ in 0..ROUNDS {
         samples.push(client.summary(days).await);
+    }
+    samples
+}
+
+/// The time to read every record the report reads, straight from the store.
+async fn read_samples(store: &dyn Store, org: &OrgId, days: i64) -> Vec<Duration> {
+    let mut samples = Vec::new();
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        let (from, to) = (END - days * DAY, END);
+        for n in 0..MACHINES {
+            let machine = chatter_model::MachineId::new(format!("m{n:03}")).unwrap();
+            store.intervals(org, &machine, from, to).await.unwrap();
+            store
+                .cycles(org, &machine, from, to, usize::MAX)
+                .await
+                .unwrap();
+            store
+                .parts(org, &machine, from, to, usize::MAX)
+                .await
+                .unwrap();
+            store
+                .alarms(org, &machine, from, to, usize::MAX)
+                .await
+                .unwrap();
+        }
+        samples.push(started.elapsed());
     }
     samples
 }

@@ -40,6 +40,10 @@ pub(crate) mod tree {
     pub(crate) const HOURS: &str = "rollup_hours";
     /// `org 0 machine 0 day` → the same for the UTC day.
     pub(crate) const DAYS: &str = "rollup_days";
+    /// `org 0 machine 0 day kind` → postcard list of every record of `kind` (1 intervals,
+    /// 2 part counts, 3 cycles, 4 alarms) keyed within the UTC day starting at `day`: a copy of
+    /// them, made when first read (see `sled_store::pages`).
+    pub(crate) const DAY_PAGES: &str = "derived_day_pages";
     /// Lower-case hex SHA-256 of a device token → JSON [`DeviceToken`](chatter_model::DeviceToken).
     pub(crate) const DEVICE_TOKENS: &str = "device_tokens";
     /// `plugin` → JSON [`PluginInstall`](crate::PluginInstall).

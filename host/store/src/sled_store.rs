@@ -10,6 +10,7 @@ mod library;
 mod machines;
 mod observations;
 mod organizations;
+mod pages;
 mod plugins;
 mod reports;
 mod retention;
@@ -64,6 +65,7 @@ struct Trees {
     alarms: Table,
     hours: Table,
     days: Table,
+    day_pages: Table,
     device_tokens: Table,
     plugins: Table,
     components: Table,
@@ -199,6 +201,7 @@ impl Trees {
             alarms: table(tree::ALARMS)?,
             hours: table(tree::HOURS)?,
             days: table(tree::DAYS)?,
+            day_pages: table(tree::DAY_PAGES)?,
             device_tokens: table(tree::DEVICE_TOKENS)?,
             plugins: table(tree::PLUGINS)?,
             components: table(tree::COMPONENTS)?,
@@ -229,7 +232,7 @@ impl Trees {
     }
 
     /// Every tree keyed by `org 0 machine…`: what an organization's machines leave behind.
-    fn machine_keyed(&self) -> [&Table; 13] {
+    fn machine_keyed(&self) -> [&Table; 14] {
         [
             &self.machines,
             &self.data_items,
@@ -244,6 +247,7 @@ impl Trees {
             &self.alarms,
             &self.hours,
             &self.days,
+            &self.day_pages,
         ]
     }
 }

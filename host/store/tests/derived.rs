@@ -259,6 +259,190 @@ async fn forwarded_observations_are_stored_once_whatever_is_sent_again() {
     assert_eq!((fresh.duplicates, fresh.appended.sequences), (0, 8..10));
 }
 
+fn cycle(start: i64, end: i64) -> Cycle {
+    Cycle {
+        start,
+        end,
+        ended: CycleEnd::Completed,
+        program: Some("O1234".into()),
+        active: end - start,
+        parts: 1,
+    }
+}
+
+fn alarm(start: i64, end: Option<i64>) -> Alarm {
+    Alarm {
+        data_item: "system".into(),
+        native_code: Some("1010".into()),
+        level: ConditionLevel::Fault,
+        text: Some("SPINDLE OVERLOAD".into()),
+        start,
+        end,
+    }
+}
+
+type Records = (Vec<Interval>, Vec<Cycle>, Vec<PartCount>, Vec<Alarm>);
+
+/// What the store should answer for `[from, to)`: intervals overlapping it, and cycles, part
+/// counts and alarms keyed within it.
+fn keyed(
+    intervals: &[Interval],
+    cycles: &[Cycle],
+    parts: &[PartCount],
+    alarms: &[Alarm],
+    from: i64,
+    to: i64,
+) -> Records {
+    let within = |t: i64| (from..to).contains(&t);
+    (
+        intervals
+            .iter()
+            .filter(|x| x.end > from && x.start < to)
+            .cloned()
+            .collect(),
+        cycles.iter().filter(|x| within(x.end)).cloned().collect(),
+        parts.iter().filter(|x| within(x.at)).cloned().collect(),
+        alarms.iter().filter(|x| within(x.start)).cloned().collect(),
+    )
+}
+
+/// Long past days are read from day pages once read whole; whatever is read must equal the
+/// records, before and after the pages exist, and after a write lands in a paged day.
+#[tokio::test]
+async fn reads_through_day_pages_equal_the_records_and_see_later_writes() {
+    let (store, org, mill) = (
+        store_with(&["acme/mill"]).await,
+        org_id("acme"),
+        machine_id("mill"),
+    );
+    // Three days of half-hour intervals, each running one with a cycle and a part, except a
+    // gap from 30 to 32 h that a late write fills; an alarm a day.
+    let minute = HOUR / 60;
+    let mut intervals = Vec::new();
+    let (mut cycles, mut parts, mut alarms) = (Vec::new(), Vec::new(), Vec::new());
+    for n in 0..144 {
+        let (start, end) = (n * 30 * minute, (n + 1) * 30 * minute);
+        if (30 * HOUR..32 * HOUR).contains(&start) {
+            continue;
+        }
+        let running = n % 2 == 0;
+        let status = if running {
+            MachineStatus::Running
+        } else {
+            MachineStatus::Idle
+        };
+        intervals.push(interval(status, start, end));
+        if running {
+            cycles.push(cycle(start, end));
+            parts.push(PartCount {
+                at: end,
+                parts: 1,
+                counter: n as u64,
+                program: None,
+            });
+        }
+    }
+    for day in 0..3 {
+        alarms.push(alarm(day * DAY + 5 * HOUR, None));
+    }
+    store
+        .put_derived(&org, &mill, records(&intervals, &parts, &cycles, &alarms))
+        .await
+        .unwrap();
+
+    let read = |from: i64, to: i64| {
+        let (store, org, mill) = (store.clone(), org.clone(), mill.clone());
+        async move {
+            (
+                store.intervals(&org, &mill, from, to).await.unwrap(),
+                store
+                    .cycles(&org, &mill, from, to, usize::MAX)
+                    .await
+                    .unwrap(),
+                store
+                    .parts(&org, &mill, from, to, usize::MAX)
+                    .await
+                    .unwrap(),
+                store
+                    .alarms(&org, &mill, from, to, usize::MAX)
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    // Whole days, twice (the second time from pages), then ranges starting and ending inside
+    // days and inside an interval.
+    for (from, to) in [
+        (0, 3 * DAY),
+        (0, 3 * DAY),
+        (HOUR + 10 * minute, 2 * DAY + HOUR),
+        (DAY, 2 * DAY),
+    ] {
+        let expected = keyed(&intervals, &cycles, &parts, &alarms, from, to);
+        assert_eq!(read(from, to).await, expected, "{from}..{to}");
+    }
+    let first_ten = store.cycles(&org, &mill, 0, 3 * DAY, 10).await.unwrap();
+    assert_eq!(first_ten, cycles[..10]);
+    let across_days = store.cycles(&org, &mill, 0, 3 * DAY, 30).await.unwrap();
+    assert_eq!(
+        across_days,
+        cycles[..30],
+        "a limit reaching into the second day's page"
+    );
+
+    // A late interval, cycle and part fill the gap on day 2; the day's alarm clears.
+    let late_interval = interval(MachineStatus::Running, 30 * HOUR, 32 * HOUR);
+    let late_cycle = cycle(30 * HOUR, 32 * HOUR);
+    let late_part = PartCount {
+        at: 32 * HOUR,
+        parts: 1,
+        counter: 999,
+        program: None,
+    };
+    let cleared = alarm(DAY + 5 * HOUR, Some(DAY + 6 * HOUR));
+    store
+        .put_derived(
+            &org,
+            &mill,
+            records(
+                std::slice::from_ref(&late_interval),
+                std::slice::from_ref(&late_part),
+                std::slice::from_ref(&late_cycle),
+                std::slice::from_ref(&cleared),
+            ),
+        )
+        .await
+        .unwrap();
+    intervals.push(late_interval);
+    intervals.sort_by_key(|i| i.start);
+    cycles.push(late_cycle);
+    cycles.sort_by_key(|c| c.end);
+    parts.push(late_part);
+    parts.sort_by_key(|p| p.at);
+    alarms[1] = cleared;
+    let expected = keyed(&intervals, &cycles, &parts, &alarms, 0, 3 * DAY);
+    assert_eq!(read(0, 3 * DAY).await, expected);
+}
+
+/// Removing a machine takes its day pages with it: the same id starts empty.
+#[tokio::test]
+async fn a_machine_removed_and_added_again_has_no_paged_records() {
+    let (store, org, mill) = (
+        store_with(&["acme/mill"]).await,
+        org_id("acme"),
+        machine_id("mill"),
+    );
+    let idle = [interval(MachineStatus::Idle, 0, DAY)];
+    store
+        .put_derived(&org, &mill, records(&idle, &[], &[], &[]))
+        .await
+        .unwrap();
+    assert_eq!(store.intervals(&org, &mill, 0, DAY).await.unwrap(), idle);
+    assert!(store.remove_machine(&org, &mill).await.unwrap());
+    store.put_machine(&machine("acme", "mill")).await.unwrap();
+    assert_eq!(store.intervals(&org, &mill, 0, DAY).await.unwrap(), []);
+}
+
 #[tokio::test]
 async fn expiry_removes_old_data_in_bounded_steps_and_keeps_the_rest() {
     let (store, org, mill) = (
@@ -284,6 +468,10 @@ async fn expiry_removes_old_data_in_bounded_steps_and_keeps_the_rest() {
         .put_derived(&org, &mill, records(&intervals, &[], &[], &[]))
         .await
         .unwrap();
+
+    // Read once, so the days have pages that expiry must drop with their records.
+    let all = store.intervals(&org, &mill, 0, 200 * HOUR).await.unwrap();
+    assert_eq!(all.len(), 100);
 
     let cutoff = 2_500 * second;
     // An edge that forwarded only up to sequence 1,500 keeps the rest, however old.

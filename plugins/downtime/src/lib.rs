@@ -31,7 +31,7 @@ pub mod stats;
 pub mod stops;
 
 use chatter_report_kit::Schedule;
-use chatter_sdk::machine_data::{events, machines, timelines};
+use chatter_sdk::machine_data::{EventKinds, events, machines, timelines};
 use chatter_sdk::output::{Document, emit, recommend};
 use chatter_sdk::{Error, ErrorCode, Report, ReportRequest, log};
 
@@ -76,7 +76,8 @@ fn fetch(request: &ReportRequest) -> Result<Answers, Error> {
         machines: machines(),
         timelines: timelines(ids, request.period, None)
             .map_err(|e| context("machine-data timelines", e))?,
-        events: events(ids, request.period).map_err(|e| context("machine-data events", e))?,
+        events: events(ids, request.period, EventKinds::ALARMS)
+            .map_err(|e| context("machine-data events", e))?,
     })
 }
 

@@ -84,7 +84,7 @@ pub struct Answers {
     pub machines: Vec<MachineInfo>,
     /// `timelines(request.machines, request.period, None)`.
     pub timelines: Vec<Timeline>,
-    /// `events(request.machines, request.period)`.
+    /// `events(request.machines, request.period, kinds)`, with the kinds the report uses.
     pub events: Vec<MachineEvents>,
 }
 

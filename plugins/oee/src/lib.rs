@@ -29,7 +29,7 @@ pub mod report;
 pub mod stats;
 
 use chatter_report_kit::Schedule;
-use chatter_sdk::machine_data::{events, machines, totals_over};
+use chatter_sdk::machine_data::{EventKinds, events, machines, totals_over};
 use chatter_sdk::output::{Document, emit, recommend};
 use chatter_sdk::{Error, ErrorCode, Report, ReportRequest, TimeRange, log};
 
@@ -69,7 +69,8 @@ fn fetch(request: &ReportRequest, ranges: &[TimeRange]) -> Result<Answers, Error
     Ok(Answers {
         machines: machines(),
         totals: totals_over(ids, ranges).map_err(|e| context("machine-data totals-over", e))?,
-        events: events(ids, request.period).map_err(|e| context("machine-data events", e))?,
+        events: events(ids, request.period, EventKinds::CYCLES)
+            .map_err(|e| context("machine-data events", e))?,
     })
 }
 

@@ -29,7 +29,7 @@ pub mod stats;
 pub mod stops;
 
 use chatter_report_kit::Schedule;
-use chatter_sdk::machine_data::{events, machines, timelines, totals_over};
+use chatter_sdk::machine_data::{EventKinds, events, machines, timelines, totals_over};
 use chatter_sdk::output::{Document, emit, recommend};
 use chatter_sdk::{Error, ErrorCode, Report, ReportRequest, TimeRange, log};
 
@@ -74,7 +74,8 @@ fn fetch(request: &ReportRequest, ranges: &[TimeRange]) -> Result<Answers, Error
         timelines: timelines(ids, request.period, None)
             .map_err(|e| context("machine-data timelines", e))?,
         totals: totals_over(ids, ranges).map_err(|e| context("machine-data totals-over", e))?,
-        events: events(ids, request.period).map_err(|e| context("machine-data events", e))?,
+        events: events(ids, request.period, EventKinds::CYCLES | EventKinds::ALARMS)
+            .map_err(|e| context("machine-data events", e))?,
     })
 }
 

@@ -52,7 +52,7 @@ pub struct Answers {
     pub timelines: Vec<Timeline>,
     /// `totals-over(request.machines, schedule.query_ranges())`.
     pub totals: Vec<Vec<Totals>>,
-    /// `events(request.machines, request.period)`.
+    /// `events(request.machines, request.period, kinds)`, with the kinds the report uses.
     pub events: Vec<MachineEvents>,
 }
 

@@ -12,9 +12,9 @@ pub use crate::bindings::report::exports::chatter::plugin::report_generator::{
 /// machines or ranges at once; ask for everything a report needs in a few calls.
 pub mod machine_data {
     pub use crate::bindings::report::chatter::plugin::machine_data::{
-        Alarm, Cycle, CycleEnd, MachineEvents, MachineInfo, MachineState, ObservationPage,
-        PartCount, StateInterval, Timeline, Totals, events, machines, observations, timelines,
-        totals_over,
+        Alarm, Cycle, CycleEnd, EventKinds, MachineEvents, MachineInfo, MachineState,
+        ObservationPage, PartCount, StateInterval, Timeline, Totals, events, machines,
+        observations, timelines, totals_over,
     };
 
     impl MachineState {

@@ -5,6 +5,7 @@
 //! the server implements over the organization's store. A machine outside the run — another
 //! organization's above all — is refused before anything is read.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -14,8 +15,8 @@ use wasmtime::component::{HasSelf, Linker};
 
 use crate::bindings::driver::chatter::plugin::types::{Error, ErrorCode, TimeRange};
 use crate::bindings::report::chatter::plugin::machine_data::{
-    self, Alarm, Cycle, CycleEnd, MachineEvents, MachineInfo, MachineState, ObservationPage,
-    PartCount, StateInterval, Timeline, Totals,
+    self, Alarm, Cycle, CycleEnd, EventKinds as WitEventKinds, MachineEvents, MachineInfo,
+    MachineState, ObservationPage, PartCount, StateInterval, Timeline, Totals,
 };
 use crate::capabilities::require;
 use crate::host_state::HostState;
@@ -51,6 +52,17 @@ pub struct Events {
     pub alarms: Vec<model::Alarm>,
 }
 
+/// Which lists of [`Events`] a report asked for; the others are not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventKinds {
+    /// Cycles.
+    pub cycles: bool,
+    /// Part counts.
+    pub parts: bool,
+    /// Alarms.
+    pub alarms: bool,
+}
+
 /// A page of raw observations.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Observations {
@@ -82,12 +94,13 @@ pub trait MachineData: Send + Sync + 'static {
         ranges: &[(Timestamp, Timestamp)],
     ) -> Result<Vec<model::Totals>, String>;
 
-    /// Up to `limit` of each kind of event of the machine within `[from, to)`.
+    /// Up to `limit` of each of the `kinds` of event of the machine within `[from, to)`; the
+    /// lists of other kinds are left empty.
     async fn events(
         &self,
         machine: &MachineId,
-        from: Timestamp,
-        to: Timestamp,
+        (from, to): (Timestamp, Timestamp),
+        kinds: EventKinds,
         limit: usize,
     ) -> Result<Events, String>;
 
@@ -117,7 +130,7 @@ fn error(code: ErrorCode, message: impl Into<String>) -> Error {
 
 impl HostState {
     /// The run's data source, once the grant is checked.
-    fn machine_data(&self) -> Result<std::sync::Arc<dyn MachineData>, Error> {
+    fn machine_data(&self) -> Result<Arc<dyn MachineData>, Error> {
         require(self, Capability::MachineData)?;
         self.context.machine_data.clone().ok_or_else(|| {
             error(
@@ -190,11 +203,52 @@ async fn within<T>(
     match tokio::time::timeout(budget, read).await {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(message)) => Err(error(ErrorCode::Internal, message)),
-        Err(_) => Err(error(
-            ErrorCode::Timeout,
-            "the call's deadline passed while machine data was read",
-        )),
+        Err(_) => Err(past_deadline()),
     }
+}
+
+fn past_deadline() -> Error {
+    error(
+        ErrorCode::Timeout,
+        "the call's deadline passed while machine data was read",
+    )
+}
+
+/// The answers of `read` for each machine, in the order of `ids`. The reads run as tasks, so
+/// the runtime's threads share them: reading a machine's month decodes records, which is CPU
+/// work. The deadline covers them all; reads still running when it passes are cancelled.
+async fn read_each<T, Read>(
+    ids: Vec<MachineId>,
+    budget: Duration,
+    read: impl Fn(MachineId) -> Read,
+) -> Result<Vec<T>, Error>
+where
+    T: Send + 'static,
+    Read: Future<Output = Result<T, String>> + Send + 'static,
+{
+    let mut answers: Vec<Option<T>> = std::iter::repeat_with(|| None).take(ids.len()).collect();
+    let mut reads = tokio::task::JoinSet::new();
+    for (index, id) in ids.into_iter().enumerate() {
+        let answer = read(id);
+        reads.spawn(async move { (index, answer.await) });
+    }
+    let gather = async {
+        while let Some(joined) = reads.join_next().await {
+            let (index, answer) = joined.map_err(|e| {
+                error(
+                    ErrorCode::Internal,
+                    format!("a machine-data read stopped: {e}"),
+                )
+            })?;
+            answers[index] = Some(answer.map_err(|message| error(ErrorCode::Internal, message))?);
+        }
+        Ok(())
+    };
+    match tokio::time::timeout(budget, gather).await {
+        Ok(gathered) => gathered?,
+        Err(_) => return Err(past_deadline()),
+    }
+    Ok(answers.into_iter().flatten().collect())
 }
 
 impl machine_data::Host for HostState {
@@ -221,20 +275,22 @@ impl machine_data::Host for HostState {
         let ids = self.run_machines(data.as_ref(), &machines)?;
         let (from, to) = checked_range(range)?;
         let budget = self.read_budget();
-        let mut timelines = Vec::with_capacity(ids.len());
-        for id in ids {
-            let (intervals, totals) = within(budget, data.timeline(&id, from, to)).await?;
-            let intervals = match resolution {
-                Some(resolution) if resolution > 0 => coarsen(&intervals, resolution),
-                _ => intervals,
-            };
-            timelines.push(Timeline {
-                machine: id.to_string(),
-                intervals: intervals.iter().map(to_wit_interval).collect(),
-                totals: to_wit_totals(&totals),
-            });
-        }
-        Ok(timelines)
+        read_each(ids, budget, |id| {
+            let data = data.clone();
+            async move {
+                let (intervals, totals) = data.timeline(&id, from, to).await?;
+                let intervals = match resolution {
+                    Some(resolution) if resolution > 0 => coarsen(&intervals, resolution),
+                    _ => intervals,
+                };
+                Ok(Timeline {
+                    machine: id.to_string(),
+                    intervals: intervals.iter().map(to_wit_interval).collect(),
+                    totals: to_wit_totals(&totals),
+                })
+            }
+        })
+        .await
     }
 
     async fn totals_over(
@@ -253,39 +309,47 @@ impl machine_data::Host for HostState {
                 ),
             ));
         }
-        let ranges = ranges
+        let ranges: Arc<[(Timestamp, Timestamp)]> = ranges
             .into_iter()
             .map(checked_range)
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect::<Result<_, _>>()?;
         let budget = self.read_budget();
-        let mut all = Vec::with_capacity(ids.len());
-        for id in ids {
-            let totals = within(budget, data.totals(&id, &ranges)).await?;
-            all.push(totals.iter().map(to_wit_totals).collect());
-        }
-        Ok(all)
+        read_each(ids, budget, |id| {
+            let (data, ranges) = (data.clone(), ranges.clone());
+            async move {
+                let totals = data.totals(&id, &ranges).await?;
+                Ok(totals.iter().map(to_wit_totals).collect())
+            }
+        })
+        .await
     }
 
     async fn events(
         &mut self,
         machines: Vec<String>,
         range: TimeRange,
+        kinds: WitEventKinds,
     ) -> Result<Vec<MachineEvents>, Error> {
         let data = self.machine_data()?;
         let ids = self.run_machines(data.as_ref(), &machines)?;
         let (from, to) = checked_range(range)?;
         let budget = self.read_budget();
-        let mut all = Vec::with_capacity(ids.len());
-        for id in ids {
-            // One more than the cap tells a full list from a cut one.
-            let events = within(
-                budget,
-                data.events(&id, from, to, MAX_EVENTS_PER_MACHINE + 1),
-            )
-            .await?;
-            all.push(to_wit_events(&id, events));
-        }
-        Ok(all)
+        let kinds = EventKinds {
+            cycles: kinds.contains(WitEventKinds::CYCLES),
+            parts: kinds.contains(WitEventKinds::PARTS),
+            alarms: kinds.contains(WitEventKinds::ALARMS),
+        };
+        read_each(ids, budget, |id| {
+            let data = data.clone();
+            async move {
+                // One more than the cap tells a full list from a cut one.
+                let events = data
+                    .events(&id, (from, to), kinds, MAX_EVENTS_PER_MACHINE + 1)
+                    .await?;
+                Ok(to_wit_events(&id, events))
+            }
+        })
+        .await
     }
 
     async fn observations(

@@ -7,7 +7,9 @@
 
 use async_trait::async_trait;
 use chatter_model::{Interval, MachineId, Timestamp, Totals};
-use chatter_runtime::capabilities::machine_data::{Events, MachineData, Observations, RunMachine};
+use chatter_runtime::capabilities::machine_data::{
+    EventKinds, Events, MachineData, Observations, RunMachine,
+};
 
 use crate::api::data::{
     Window, machine_alarms, machine_cycles, machine_timeline, machine_totals, now,
@@ -114,8 +116,8 @@ impl MachineData for TenantMachineData {
     async fn events(
         &self,
         machine: &MachineId,
-        from: Timestamp,
-        to: Timestamp,
+        (from, to): (Timestamp, Timestamp),
+        kinds: EventKinds,
         limit: usize,
     ) -> Result<Events, String> {
         // With what the machine has not stored yet: the cycle that just ended, active alarms.
@@ -126,14 +128,22 @@ impl MachineData for TenantMachineData {
             .await
             .map_err(|e| failed("current state", machine, e))?;
         let window = self.window(from, to);
-        let cycles = machine_cycles(&self.tenant, machine, &current, &window, limit).await;
-        let alarms = machine_alarms(&self.tenant, machine, &current, &window, limit).await;
-        let parts = self.tenant.store().parts(machine, from, to, limit).await;
-        Ok(Events {
-            cycles: cycles.map_err(|e| failed("cycles", machine, e))?,
-            parts: parts.map_err(|e| failed("part counts", machine, e))?,
-            alarms: alarms.map_err(|e| failed("alarms", machine, e))?,
-        })
+        let mut events = Events::default();
+        if kinds.cycles {
+            events.cycles = machine_cycles(&self.tenant, machine, &current, &window, limit)
+                .await
+                .map_err(|e| failed("cycles", machine, e))?;
+        }
+        if kinds.parts {
+            events.parts = (self.tenant.store().parts(machine, from, to, limit).await)
+                .map_err(|e| failed("part counts", machine, e))?;
+        }
+        if kinds.alarms {
+            events.alarms = machine_alarms(&self.tenant, machine, &current, &window, limit)
+                .await
+                .map_err(|e| failed("alarms", machine, e))?;
+        }
+        Ok(events)
     }
 
     async fn observations(

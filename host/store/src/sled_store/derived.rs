@@ -11,6 +11,7 @@ use sled::Transactional;
 use sled::transaction::{ConflictableTransactionResult, TransactionalTree, abort};
 
 use super::machines::unknown_machine;
+use super::pages::{PageKind, StalePages};
 use super::{SledStore, Table, abort_on};
 use crate::codec;
 use crate::error::StoreError;
@@ -85,6 +86,7 @@ struct DerivedTx<'t> {
     alarms: &'t TransactionalTree,
     hours: &'t TransactionalTree,
     days: &'t TransactionalTree,
+    day_pages: &'t TransactionalTree,
 }
 
 impl SledStore {
@@ -110,9 +112,10 @@ impl SledStore {
             &t.alarms.tree,
             &t.hours.tree,
             &t.days.tree,
+            &t.day_pages.tree,
         )
             .transaction(
-                |(machines, deriver, intervals, parts, cycles, alarms, hours, days)| {
+                |(machines, deriver, intervals, parts, cycles, alarms, hours, days, day_pages)| {
                     let tx = DerivedTx {
                         machines,
                         deriver,
@@ -122,6 +125,7 @@ impl SledStore {
                         alarms,
                         hours,
                         days,
+                        day_pages,
                     };
                     if tx.machines.get(machine_key.as_slice())?.is_none() {
                         return abort(unknown_machine(org, machine));
@@ -159,12 +163,12 @@ impl SledStore {
         let prefix = keys::series_prefix(org, machine);
         let table = &self.trees.intervals;
         let mut found = Vec::new();
-        // Intervals do not overlap, so only the last one starting at or before `from` can
-        // reach into the range from before it.
+        // Intervals do not overlap, so only the last one starting before `from` can reach into
+        // the range from before it.
         let at = keys::timed(&prefix, from, &[]);
         if let Some(entry) = table
             .tree
-            .range(prefix.as_slice()..=at.as_slice())
+            .range(prefix.as_slice()..at.as_slice())
             .next_back()
         {
             let (key, value) = entry.map_err(table.failed("scanning", &prefix))?;
@@ -173,12 +177,14 @@ impl SledStore {
                 found.push(interval);
             }
         }
-        let after = keys::timed(&prefix, from.saturating_add(1), &[]);
-        let end = keys::timed(&prefix, to, &[]);
-        for entry in table.tree.range(after..end) {
-            let (key, value) = entry.map_err(table.failed("scanning", &prefix))?;
-            found.push(decode(table, &key, &value)?);
-        }
+        let keyed_within: Vec<Interval> = self.read_timed(
+            table,
+            PageKind::Intervals,
+            (org, machine),
+            (from, to),
+            usize::MAX,
+        )?;
+        found.extend(keyed_within);
         Ok(found)
     }
 
@@ -244,7 +250,13 @@ impl SledStore {
         to: Timestamp,
         limit: usize,
     ) -> Result<Vec<PartCount>, StoreError> {
-        self.scan_timed(&self.trees.parts, org, machine, from, to, limit)
+        self.read_timed(
+            &self.trees.parts,
+            PageKind::Parts,
+            (org, machine),
+            (from, to),
+            limit,
+        )
     }
 
     pub(super) fn read_cycles(
@@ -255,7 +267,13 @@ impl SledStore {
         to: Timestamp,
         limit: usize,
     ) -> Result<Vec<Cycle>, StoreError> {
-        self.scan_timed(&self.trees.cycles, org, machine, from, to, limit)
+        self.read_timed(
+            &self.trees.cycles,
+            PageKind::Cycles,
+            (org, machine),
+            (from, to),
+            limit,
+        )
     }
 
     pub(super) fn read_alarms(
@@ -266,31 +284,13 @@ impl SledStore {
         to: Timestamp,
         limit: usize,
     ) -> Result<Vec<Alarm>, StoreError> {
-        self.scan_timed(&self.trees.alarms, org, machine, from, to, limit)
-    }
-
-    /// Decodes up to `limit` records of `table` keyed by a time in `[from, to)`, in order.
-    fn scan_timed<T: DeserializeOwned>(
-        &self,
-        table: &Table,
-        org: &OrgId,
-        machine: &MachineId,
-        from: Timestamp,
-        to: Timestamp,
-        limit: usize,
-    ) -> Result<Vec<T>, StoreError> {
-        let prefix = keys::series_prefix(org, machine);
-        let start = keys::timed(&prefix, from, &[]);
-        let end = keys::timed(&prefix, to, &[]);
-        table
-            .tree
-            .range(start..end)
-            .take(limit)
-            .map(|entry| {
-                let (key, value) = entry.map_err(table.failed("scanning", &prefix))?;
-                decode(table, &key, &value)
-            })
-            .collect()
+        self.read_timed(
+            &self.trees.alarms,
+            PageKind::Alarms,
+            (org, machine),
+            (from, to),
+            limit,
+        )
     }
 
     /// Removes every derived record of the machine, and its snapshot.
@@ -304,6 +304,7 @@ impl SledStore {
             &t.alarms,
             &t.hours,
             &t.days,
+            &t.day_pages,
         ] {
             table.remove_prefix(&prefix)?;
         }
@@ -318,6 +319,7 @@ struct EncodedRecords {
     parts: Encoded,
     cycles: Encoded,
     alarms: Encoded,
+    stale_pages: StalePages,
 }
 
 type Encoded = Vec<(Vec<u8>, Vec<u8>)>;
@@ -341,7 +343,21 @@ impl EncodedRecords {
             let rest: [&[u8]; 2] = [a.data_item.as_bytes(), code.as_bytes()];
             (keys::timed(prefix, a.start, &rest), a)
         });
+        let mut stale_pages = StalePages::default();
+        for i in records.intervals {
+            stale_pages.add(prefix, PageKind::Intervals, i.start);
+        }
+        for p in records.parts {
+            stale_pages.add(prefix, PageKind::Parts, p.at);
+        }
+        for c in records.cycles {
+            stale_pages.add(prefix, PageKind::Cycles, c.end);
+        }
+        for a in records.alarms {
+            stale_pages.add(prefix, PageKind::Alarms, a.start);
+        }
         Ok(EncodedRecords {
+            stale_pages,
             intervals: encode_all("an interval", intervals)?,
             parts: encode_all("a part count", parts)?,
             cycles: encode_all("a cycle", cycles)?,
@@ -359,6 +375,9 @@ impl EncodedRecords {
             for (key, value) in records {
                 tree.insert(key.as_slice(), value.as_slice())?;
             }
+        }
+        for key in self.stale_pages.keys() {
+            tx.day_pages.remove(key)?;
         }
         Ok(())
     }

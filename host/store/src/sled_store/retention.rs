@@ -29,6 +29,12 @@ impl SledStore {
             left = left.saturating_sub(keys);
         }
         if let Some(cutoff) = expiry.derived_before {
+            // Pages of the days losing records go first, and under the lock a page is made
+            // under, so no page outlives a record it copied.
+            let _guard = self.locks.lock(org, machine);
+            // They are copies, so they count against the budget but not as expired records.
+            let pages = self.remove_pages_before(&prefix, cutoff, left)?;
+            left = left.saturating_sub(pages);
             let t = &self.trees;
             let passes: [(&Table, Ended); 6] = [
                 (&t.intervals, ended::<Interval>(|i| i.end)),

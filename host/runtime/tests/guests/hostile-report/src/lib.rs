@@ -1,7 +1,9 @@
 //! A report plugin that misbehaves as its `behaviour` parameter says, so tests can check that
 //! report runs are stopped or refused with a clear error, and keep what was produced.
 
-use chatter_sdk::machine_data::{MachineState, events, machines, timelines, totals_over};
+use chatter_sdk::machine_data::{
+    EventKinds, MachineState, events, machines, timelines, totals_over,
+};
 use chatter_sdk::output::{Document, Evidence, Recommendation, Severity, emit, recommend};
 use chatter_sdk::{Error, ErrorCode, Report, ReportRequest, TimeRange, config};
 
@@ -56,7 +58,7 @@ fn summary(request: &ReportRequest) -> Result<(), Error> {
     let timelines = timelines(&request.machines, request.period, Some(60_000_000_000))?;
     let ranges: Vec<TimeRange> = request.days.iter().map(|day| day.range).collect();
     let per_day = totals_over(&request.machines, &ranges)?;
-    let events = events(&request.machines, request.period)?;
+    let events = events(&request.machines, request.period, EventKinds::CYCLES)?;
     let mut csv = String::from("machine,name,running_s,parts,cycles,days\n");
     for (((info, timeline), days), events) in
         names.iter().zip(&timelines).zip(&per_day).zip(&events)
