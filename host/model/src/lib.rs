@@ -31,7 +31,7 @@ pub use ids::{IdError, MachineId, OrgId, PluginId, UserId};
 pub use machine::{Endpoint, Feed, Machine, Organization, Retention};
 pub use observation::{
     COLLECTION_STOPPED, Category, Condition, ConditionLevel, DataItem, Observation,
-    StoredObservation, Timestamp, Value, now_ms,
+    StoredObservation, Timestamp, Value, now_ms, now_ns,
 };
 pub use report::{
     Cadence, Document, Recommendation, ReportRun, ReportSchedule, RunStatus, RunTrigger,

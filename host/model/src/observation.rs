@@ -14,6 +14,14 @@ pub fn now_ms() -> i64 {
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// The current time in nanoseconds since the Unix epoch.
+pub fn now_ns() -> Timestamp {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX)
+}
+
 /// The data item under which the host itself reports that it stopped reading a machine (its
 /// driver was stopped or quarantined, or the server shut down), with the event `STOPPED`. Nothing
 /// is known of the machine from then until it reports again, so its timeline shows it offline.

@@ -33,7 +33,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chatter_model::alert::{self, Channels, Condition, RuleError, Webhook};
-use chatter_model::{AlertEvent, AlertRule, MachineId, OrgId, Timestamp, UserId, UserMute};
+use chatter_model::{AlertEvent, AlertRule, MachineId, OrgId, UserId, UserMute, now_ns};
 use chatter_store::{Store, StoreError};
 use tokio::sync::{Notify, broadcast, mpsc};
 
@@ -186,14 +186,6 @@ impl std::fmt::Debug for Alerts {
     }
 }
 
-/// The wall clock in nanoseconds since the Unix epoch.
-fn wall_now() -> Timestamp {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX)
-}
-
 impl Alerts {
     /// Loads every organization's rules and open alerts, and starts evaluating the changes
     /// `live` broadcasts from now on.
@@ -229,7 +221,7 @@ impl Alerts {
                 organization.shifts.clone(),
             );
             let mut engine = alerts.engine();
-            engine.set_org(org, org_rules, calendar, wall_now());
+            engine.set_org(org, org_rules, calendar, now_ns());
             engine.restore(org, &history);
         }
         tracing::info!(rules, "alert rules loaded");
@@ -260,7 +252,7 @@ impl Alerts {
             let timer = async {
                 match deadline {
                     Some(at) => {
-                        let wait = u64::try_from(at - wall_now()).unwrap_or(0);
+                        let wait = u64::try_from(at - now_ns()).unwrap_or(0);
                         tokio::time::sleep(Duration::from_nanos(wait)).await;
                     }
                     None => std::future::pending().await,
@@ -277,7 +269,7 @@ impl Alerts {
                     Err(broadcast::error::RecvError::Closed) => return,
                 },
                 () = timer => {
-                    let due = self.engine().due(wall_now());
+                    let due = self.engine().due(now_ns());
                     self.dispatch(due);
                 }
                 () = self.wake.notified() => {}
@@ -303,7 +295,7 @@ impl Alerts {
                 }
             }
         }
-        let transitions = self.engine().observe(&change, wall_now());
+        let transitions = self.engine().observe(&change, now_ns());
         self.dispatch(transitions);
     }
 
@@ -369,7 +361,7 @@ impl Alerts {
         };
         let rules = self.store.alert_rules(org).await?;
         let calendar = Calendar::new(time::zone(&organization.time_zone), organization.shifts);
-        let transitions = self.engine().set_org(org, rules, calendar, wall_now());
+        let transitions = self.engine().set_org(org, rules, calendar, now_ns());
         self.dispatch(transitions);
         self.wake.notify_one();
         Ok(())

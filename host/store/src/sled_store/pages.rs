@@ -18,7 +18,7 @@
 
 use std::collections::BTreeSet;
 
-use chatter_model::{MachineId, OrgId, Timestamp};
+use chatter_model::{MachineId, OrgId, Timestamp, now_ns};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -97,13 +97,6 @@ fn pieces(from: Timestamp, to: Timestamp, now: Timestamp) -> Vec<Piece> {
     pieces
 }
 
-fn wall_clock() -> Timestamp {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_nanos()).unwrap_or(i64::MAX)
-}
-
 impl SledStore {
     /// Up to `limit` records of `table` keyed by a time in `[from, to)`, in key order: whole
     /// settled days from their pages (made on first read), the rest scanned.
@@ -117,7 +110,7 @@ impl SledStore {
     ) -> Result<Vec<T>, StoreError> {
         let prefix = keys::series_prefix(org, machine);
         let mut found = Vec::new();
-        for piece in pieces(from, to, wall_clock()) {
+        for piece in pieces(from, to, now_ns()) {
             let left = limit - found.len();
             if left == 0 {
                 break;
