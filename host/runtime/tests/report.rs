@@ -30,6 +30,8 @@ struct Shop {
     asked: Mutex<Vec<String>>,
     /// The kinds of each `events` call.
     kinds: Mutex<Vec<EventKinds>>,
+    /// How long a timeline takes to read.
+    timeline_delay: Duration,
 }
 
 impl Shop {
@@ -42,7 +44,15 @@ impl Shop {
             machines: vec![machine("mill-1", "Mill 1"), machine("lathe-2", "Lathe 2")],
             asked: Mutex::new(Vec::new()),
             kinds: Mutex::new(Vec::new()),
+            timeline_delay: Duration::ZERO,
         })
+    }
+
+    /// A shop whose timelines take `delay` each to read.
+    fn slow(delay: Duration) -> Arc<Self> {
+        let mut shop = Arc::into_inner(Self::new()).unwrap();
+        shop.timeline_delay = delay;
+        Arc::new(shop)
     }
 
     fn note(&self, machine: &MachineId) {
@@ -71,6 +81,7 @@ impl MachineData for Shop {
         to: i64,
     ) -> Result<(Vec<Interval>, Totals), String> {
         self.note(machine);
+        tokio::time::sleep(self.timeline_delay).await;
         let running = Self::running(machine);
         let interval = |status, start, end| Interval { status, start, end };
         // A 10-second idle blip in the running stretch, which a coarse timeline hides.
@@ -246,6 +257,39 @@ async fn a_report_reads_its_machines_in_batches_and_hands_over_documents_and_adv
         [cycles_only; 2],
         "the kinds the report asked for reach the data source"
     );
+}
+
+#[tokio::test]
+async fn reads_slower_than_the_deadline_end_the_run_at_the_deadline() {
+    let runtime = common::runtime();
+    let plugin = common::load(&runtime, "hostile-report");
+    let shop = Shop::slow(Duration::from_secs(60));
+    let started = std::time::Instant::now();
+    let outcome = run(
+        &runtime,
+        &plugin,
+        context(&plugin, &shop, "well-behaved"),
+        Duration::from_millis(500),
+    )
+    .await;
+    // Not a speed check: without the deadline the reads would take a minute.
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
+    match &outcome.result {
+        Err(Fault::Plugin { code, message }) => {
+            assert_eq!(code, "timeout");
+            assert!(
+                message.contains("deadline passed while machine data was read"),
+                "{message}"
+            );
+        }
+        Err(Fault::Deadline { .. }) => {}
+        other => panic!("the run should fail at its deadline: {other:?}"),
+    }
+    assert!(outcome.product.documents.is_empty());
 }
 
 #[tokio::test]
